@@ -1,0 +1,62 @@
+"""Write an OCF resource agent by declaring it.
+
+    from ocfkit import ocf
+
+    class MyService(ocf.ResourceAgent):
+        \"\"\"One-line description.\"\"\"
+        path = ocf.Path(required=True, shortdesc="State file")
+
+        @ocf.action(timeout="20s")
+        def start(self): ...
+
+See docs/writing-agents.md.
+"""
+
+from ocfkit.deadline import Deadline
+from ocfkit.ocf.actions import action
+from ocfkit.ocf.agent import ResourceAgent
+from ocfkit.ocf.codes import (
+    DEGRADED,
+    DEGRADED_PROMOTED,
+    ERR_ARGS,
+    ERR_CONFIGURED,
+    ERR_GENERIC,
+    ERR_INSTALLED,
+    ERR_PERM,
+    ERR_UNIMPLEMENTED,
+    FAILED_PROMOTED,
+    NOT_RUNNING,
+    RUNNING_PROMOTED,
+    SUCCESS,
+    ErrArgs,
+    ErrConfigured,
+    ErrGeneric,
+    ErrInstalled,
+    ErrPerm,
+    ErrUnimplemented,
+    FailedPromoted,
+    NotRunning,
+    OCFError,
+    OCFExit,
+)
+from ocfkit.params import (
+    Boolean,
+    CIDRPrefix,
+    Duration,
+    Integer,
+    IPAddress,
+    Param,
+    Path,
+    Port,
+    Select,
+    String,
+)
+
+__all__ = [
+    "DEGRADED", "DEGRADED_PROMOTED", "ERR_ARGS", "ERR_CONFIGURED", "ERR_GENERIC",
+    "ERR_INSTALLED", "ERR_PERM", "ERR_UNIMPLEMENTED", "FAILED_PROMOTED", "NOT_RUNNING",
+    "RUNNING_PROMOTED", "SUCCESS", "Boolean", "CIDRPrefix", "Deadline", "Duration",
+    "ErrArgs", "ErrConfigured", "ErrGeneric", "ErrInstalled", "ErrPerm", "ErrUnimplemented",
+    "FailedPromoted", "IPAddress", "Integer", "NotRunning", "OCFError", "OCFExit", "Param",
+    "Path", "Port", "ResourceAgent", "Select", "String", "action",
+]

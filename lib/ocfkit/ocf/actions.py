@@ -1,0 +1,85 @@
+"""Action declarations: ``@action(timeout=..., interval=..., depth=..., role=...)``.
+
+Decorators stack, so one method can advertise several monitor operations::
+
+    @action(timeout="20s", interval="10s", depth=0)
+    @action(timeout="30s", interval="60s", depth=10)
+    def monitor(self): ...
+
+The method name gives the action name (``validate_all`` -> ``validate-all``,
+``reload_agent`` -> ``reload-agent``, ``meta_data`` -> ``meta-data``); pass ``name=``
+for anything else.
+"""
+
+from ocfkit.params import format_duration, parse_duration
+
+_DASHED = {"meta_data": "meta-data", "validate_all": "validate-all",
+           "reload_agent": "reload-agent"}
+ROLES = ("Promoted", "Unpromoted", "Started", "Stopped")
+
+
+class ActionSpec:
+    __slots__ = ("name", "timeout", "interval", "depth", "role", "start_delay")
+
+    def __init__(self, name, timeout, interval=None, depth=None, role=None, start_delay=None):
+        self.name = name
+        self.timeout = _seconds(timeout, "timeout")
+        self.interval = None if interval is None else _seconds(interval, "interval")
+        self.depth = None if depth is None else int(depth)
+        if role is not None and role not in ROLES:
+            raise TypeError(f"role must be one of {ROLES}, not {role!r}")
+        self.role = role
+        self.start_delay = None if start_delay is None else _seconds(start_delay, "start_delay")
+
+    def attributes(self):
+        """Metadata attributes in the order the OCF RNG lists them."""
+        attrs = {"name": self.name, "timeout": format_duration(self.timeout)}
+        if self.interval is not None:
+            attrs["interval"] = format_duration(self.interval)
+        if self.start_delay is not None:
+            attrs["start-delay"] = format_duration(self.start_delay)
+        if self.depth is not None:
+            attrs["depth"] = str(self.depth)
+        if self.role is not None:
+            attrs["role"] = self.role
+        return attrs
+
+    def __repr__(self):
+        return f"<ActionSpec {self.name} {self.attributes()}>"
+
+
+def _seconds(value, what):
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise TypeError(f"action {what}: {exc}") from None
+
+
+def action(name=None, *, timeout="20s", interval=None, depth=None, role=None, start_delay=None):
+    """Mark a method as an OCF action and describe how it is advertised."""
+
+    def decorate(method):
+        action_name = name or _DASHED.get(method.__name__, method.__name__)
+        specs = method.__dict__.setdefault("_ocf_actions", [])
+        # Decorators apply bottom-up; insert first so metadata follows source order.
+        specs.insert(0, ActionSpec(action_name, timeout, interval, depth, role, start_delay))
+        return method
+
+    return decorate
+
+
+def collect_actions(cls):
+    """{action name: (method name, [ActionSpec ...])} for a class and its bases.
+
+    A subclass that redefines a method without the decorator keeps the base's
+    declaration, so overriding ``validate_all`` does not silently drop the action.
+    """
+    found = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            specs = getattr(value, "_ocf_actions", None)
+            if specs:
+                found[specs[0].name] = (attr, list(specs))
+    return found

@@ -1,0 +1,290 @@
+"""``ResourceAgent``: one declaration, every OCF action, the contract's exit codes.
+
+A subclass declares typed parameters as class attributes and actions as decorated
+methods. ``main()`` reads the action from argv and the parameters from
+``OCF_RESKEY_*``, runs the agent's ``validate()`` and then the action, and maps what
+the method returned or raised to an exit code and one ``ocf-exit-reason:`` line.
+
+The safe answers are the library's defaults (contract A5): when parameters or the
+node fail validation, ``stop`` succeeds (nothing can be running), a probe reports
+"not running", a recurring monitor fails, every other action returns the validation
+code. An unexpected exception is an ``ERR_GENERIC`` with a one-line reason, never a
+traceback on stderr (the traceback goes to the debug log).
+"""
+
+import os
+import sys
+
+from ocfkit.deadline import Deadline
+from ocfkit.log import Log, Secrets
+from ocfkit.ocf import codes
+from ocfkit.ocf.actions import action, collect_actions
+from ocfkit.ocf.codes import OCFError, OCFExit
+from ocfkit.ocf.environment import RESKEY, Environment
+from ocfkit.params import collect_params
+
+EXIT_REASON_PREFIX = "ocf-exit-reason:"
+# Names the framework uses on an agent instance; parameters may not shadow them.
+RESERVED = frozenset((
+    "env", "log", "deadline", "params", "main", "run", "validate", "state_path", "lock",
+    "agent_name", "agent_version", "shortdesc", "longdesc",
+))
+# Leave this much of Pacemaker's timeout unused, so the agent answers before SIGKILL.
+_SAFETY_SHARE, _SAFETY_MAX = 0.1, 2.0
+
+
+class ResourceAgent:
+    """Base class of every resource agent. See the module docstring and docs/writing-agents.md."""
+
+    #: Agent (OCF type) name; defaults to the class name.
+    agent_name = None
+    #: The agent's own version (metadata ``version`` attribute, not ``<version>``).
+    agent_version = None
+    #: One-line description; defaults to the first line of the class docstring.
+    shortdesc = None
+    #: Long description; defaults to the rest of the class docstring.
+    longdesc = None
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if vars(cls).get("agent_name") is None:
+            cls.agent_name = cls.__name__
+        cls._params = collect_params(cls)
+        cls._actions = collect_actions(cls)
+        for param in cls._params.values():
+            if param.attr in RESERVED or param.attr in {m for m, _ in cls._actions.values()}:
+                raise TypeError(f"{cls.__name__}: parameter name {param.attr!r} is reserved")
+        doc = (cls.__doc__ or "").strip()
+        first, _, rest = doc.partition("\n")
+        if cls.shortdesc is None:
+            cls.shortdesc = first.strip() or cls.agent_name
+        if cls.longdesc is None:
+            cls.longdesc = _dedent(rest).strip() or cls.shortdesc
+
+    # ---------------------------------------------------------------- hooks
+    def validate(self):
+        """Check the parameters against each other and this node.
+
+        Raise ``ErrConfigured`` (wrong everywhere), ``ErrArgs`` (wrong on this node),
+        ``ErrInstalled`` (software missing here) or ``ErrPerm``. Runs before every
+        action except meta-data. ``self.env.check_level`` is 0 for a syntax-only check
+        (how pcs calls validate-all).
+        """
+
+    # ------------------------------------------------------- built-in actions
+    @action(timeout="5s")
+    def meta_data(self):
+        from ocfkit.ocf.metadata import to_xml
+
+        sys.stdout.write(to_xml(type(self)))
+        sys.stdout.flush()
+
+    @action(timeout="20s")
+    def validate_all(self):
+        """Parameters and ``validate()`` already ran before this action; nothing failed."""
+
+    # --------------------------------------------------------------- helpers
+    def state_path(self, suffix):
+        """A per-resource file under HA_RSCTMP (created on demand)."""
+        from ocfkit.ocf.state import state_path
+
+        return state_path(self.env, self.agent_name, suffix)
+
+    def lock(self, deadline=None):
+        """A per-resource lock (context manager) so concurrent actions do not interleave."""
+        from ocfkit.ocf.state import ResourceLock
+
+        return ResourceLock(self.state_path("lock"), deadline or self.deadline)
+
+    # ------------------------------------------------------------- dispatch
+    @classmethod
+    def main(cls):
+        """Entry point for an agent script: ``if __name__ == "__main__": Agent.main()``."""
+        sys.exit(cls.run(sys.argv[1:]))
+
+    @classmethod
+    def run(cls, args, environ=None, stdout=None, stderr=None):
+        """Run one action; returns the exit code. ``args`` excludes the program name."""
+        environ = os.environ if environ is None else environ
+        real_stdout, real_stderr = sys.stdout, sys.stderr
+        if stdout is not None:
+            sys.stdout = stdout
+        if stderr is not None:
+            sys.stderr = stderr
+        try:
+            return int(_Invocation(cls, args, environ).run())
+        finally:
+            sys.stdout, sys.stderr = real_stdout, real_stderr
+
+    @classmethod
+    def usage(cls):
+        names = [name for name in cls._actions if name != "status"]
+        return f"usage: {cls.agent_name} {{{'|'.join(names)}}}"
+
+
+class _Invocation:
+    """One run of one action: parse, validate, dispatch, map the outcome."""
+
+    def __init__(self, cls, args, environ):
+        self.cls = cls
+        self.args = args
+        self.environ = environ
+        self.secrets = Secrets()
+
+    def run(self):
+        cls = self.cls
+        if not self.args:
+            sys.stderr.write(cls.usage() + "\n")
+            return codes.ERR_ARGS
+        name = self.args[0]
+        if name in ("usage", "help", "-h", "--help"):
+            sys.stderr.write(cls.usage() + "\n")
+            return codes.SUCCESS
+        if name == "status" and "status" not in cls._actions and "monitor" in cls._actions:
+            name = "monitor"  # legacy alias, not advertised (pcs skips it)
+        if name not in cls._actions:
+            self._reason(f"action '{name[:64]}' is not implemented by {cls.agent_name}")
+            sys.stderr.write(cls.usage() + "\n")
+            return codes.ERR_UNIMPLEMENTED
+        method_name, specs = cls._actions[name]
+        depths = [s.depth for s in specs if s.depth is not None]
+        env = Environment(self.environ, name, depths or (0,), specs[0].timeout)
+        agent = cls.__new__(cls)
+        agent.env = env
+        agent.log = self.log = Log(
+            f"{cls.agent_name}({env.instance})[{os.getpid()}]", self.environ, self.secrets)
+        safety = min(env.timeout * _SAFETY_SHARE, _SAFETY_MAX)
+        agent.deadline = Deadline(env.timeout - safety)
+        if name == "meta-data":
+            return self._call(agent, name, method_name)
+        try:
+            agent.params = self._load_params(agent)
+            agent.validate()
+        except OCFError as exc:
+            return self._invalid(env, exc)
+        return self._call(agent, name, method_name)
+
+    # ------------------------------------------------------------ parameters
+    def _load_params(self, agent):
+        environ, cls = self.environ, self.cls
+        values, missing, problems = {}, [], []
+        for param in cls._params.values():
+            text = environ.get(RESKEY + param.name)
+            if not text:
+                for alias in param.aliases:
+                    text = environ.get(RESKEY + alias)
+                    if text:
+                        self.log.warning("parameter '%s' is deprecated, use '%s'",
+                                         alias, param.name)
+                        break
+            if param.deprecated and text:
+                self.log.warning("parameter '%s' is deprecated: %s", param.name,
+                                 param.deprecated)
+            if param.secret and text:
+                self.secrets.add(text)
+            if not text:
+                if param.required:
+                    missing.append(param.name)
+                    continue
+                try:
+                    value = param.default_value()
+                except ValueError as exc:  # a bad default is the agent author's bug
+                    raise codes.ErrGeneric(f"default of '{param.name}' is invalid: {exc}")
+            else:
+                try:
+                    value = param.parse(text)
+                except ValueError as exc:
+                    shown = "****" if param.secret else None
+                    problems.append(f"parameter '{param.name}': "
+                                    + (f"invalid value {shown}" if shown else str(exc)))
+                    continue
+            values[param.name] = value
+            agent.__dict__[param.attr] = value
+        if missing:
+            plural = "s" if len(missing) > 1 else ""
+            raise codes.ErrConfigured(
+                f"required parameter{plural} not set: {', '.join(missing)}")
+        if problems:
+            raise codes.ErrConfigured("; ".join(problems))
+        return values
+
+    # ------------------------------------------------------------- outcomes
+    def _invalid(self, env, exc):
+        """Contract A5: the safe answer for each action when validation fails."""
+        reason = self.secrets.mask(exc.reason)
+        action = env.action
+        if action == "stop":
+            self.log.warning("%s; nothing can be running, so stop succeeds", reason)
+            return codes.SUCCESS
+        if env.is_probe:
+            self.log.info("probe: %s; reporting not running", reason)
+            return codes.NOT_RUNNING
+        if action == "notify":
+            self.log.warning("notify ignored: %s", reason)
+            return codes.SUCCESS
+        if env.is_recurring_monitor:
+            self._reason(reason)
+            return codes.ERR_GENERIC
+        self._reason(reason)
+        return exc.code
+
+    def _call(self, agent, name, method_name):
+        env = agent.env
+        try:
+            result = getattr(agent, method_name)()
+        except OCFError as exc:
+            code = exc.code
+            reason = exc.reason
+        except Exception as exc:  # noqa: BLE001 - the contract needs an exit code, not a crash
+            code = codes.ERR_GENERIC
+            reason = f"unexpected error in {name}: {type(exc).__name__}: {exc}"
+            self._debug_traceback()
+        else:
+            reason = ""
+            if result is None or result is True:
+                code = codes.SUCCESS
+            else:
+                try:
+                    code = OCFExit(result)
+                except (TypeError, ValueError):
+                    code = codes.ERR_GENERIC
+                    reason = f"{name} returned {result!r}, which is not an OCF exit code"
+        if name == "notify" and code != codes.SUCCESS:
+            self.log.warning("notify failed (%s): %s; notify always succeeds",
+                             OCFExit(code).name, reason)
+            return codes.SUCCESS
+        if reason:
+            reason = self.secrets.mask(reason)
+            if code == codes.NOT_RUNNING and env.is_probe or code == codes.SUCCESS:
+                self.log.info("%s", reason)
+            else:
+                self._reason(reason)
+        return code
+
+    def _reason(self, reason):
+        """One ``ocf-exit-reason:`` line on stderr (Pacemaker keeps the last one) + error log."""
+        line = " ".join(str(reason).split())  # one line, whatever the message held
+        line = self.secrets.mask(line)
+        prefix = self.environ.get("OCF_EXIT_REASON_PREFIX") or EXIT_REASON_PREFIX
+        log = getattr(self, "log", None)
+        if log is not None and not log._to_stderr:
+            log.error("%s", line)
+        try:
+            sys.stderr.write(f"{prefix}{line}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    def _debug_traceback(self):
+        if self.log.debug_enabled:
+            import traceback
+
+            for line in traceback.format_exc().rstrip().splitlines():
+                self.log.debug("%s", line)
+
+
+def _dedent(text):
+    lines = text.splitlines()
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    cut = min(indents) if indents else 0
+    return "\n".join(line[cut:] for line in lines)

@@ -1,0 +1,223 @@
+"""Processes: run a command, launch a daemon, find it again, stop it within a deadline.
+
+Rules the contract imposes (A1) and that this module makes the default:
+- Pacemaker runs each action in its own process group and SIGKILLs the whole group
+  on timeout, so a daemon must be started in a new session or a timed-out start
+  kills it too;
+- PIDs wrap quickly on a busy node: a PID read from a file is only trusted after its
+  command line matches what we expect;
+- commands never go through a shell, and a secret never goes on a command line
+  (pass it in the environment or on stdin).
+
+``subprocess`` (~10 ms to import) is imported only by the functions that need it.
+"""
+
+import os
+import time
+
+# Numeric signals: `import signal` pulls in `enum` (~3 ms); these values are fixed on Linux.
+SIGHUP, SIGKILL, SIGTERM, SIGWINCH, SIGSTOP, SIGCONT = 1, 9, 15, 28, 19, 18
+SIGNAL_NAMES = {1: "SIGHUP", 9: "SIGKILL", 15: "SIGTERM", 28: "SIGWINCH", 19: "SIGSTOP",
+                18: "SIGCONT"}
+
+
+class CommandError(Exception):
+    """A command could not be run, or did not finish within its deadline."""
+
+
+def run(argv, *, deadline=None, timeout=None, env=None, input=None, log=None, check=False,
+        cwd=None):
+    """Run ``argv`` (a list, never a shell string) and return the CompletedProcess.
+
+    Output is captured as text. The timeout is the smaller of ``timeout`` and what is
+    left of ``deadline``; on expiry the child is killed and ``CommandError`` raised.
+    ``log`` gets the command line at debug level (masked by the logger's secrets).
+    """
+    import subprocess
+
+    if isinstance(argv, str):
+        raise TypeError("argv must be a list: commands never go through a shell")
+    limit = timeout
+    if deadline is not None:
+        left = deadline.remaining()
+        limit = left if limit is None else min(limit, left)
+    if log is not None:
+        log.debug("running: %s", " ".join(argv))
+    try:
+        result = subprocess.run(
+            argv, input=input, capture_output=True, text=True, timeout=limit, env=env,
+            cwd=cwd, errors="replace", stdin=None if input is not None else subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise CommandError(f"{os.path.basename(argv[0])} timed out after {limit:.1f}s") from None
+    except OSError as exc:
+        raise CommandError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    if log is not None:
+        log.debug("%s exited %d", os.path.basename(argv[0]), result.returncode)
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise CommandError(
+            f"{os.path.basename(argv[0])} failed (exit {result.returncode})"
+            + (f": {detail[-1]}" if detail else ""))
+    return result
+
+
+def spawn_daemon(argv, *, env=None, cwd="/", stdout=None, stderr=None, pass_fds=()):
+    """Start ``argv`` detached in its own session; return its PID.
+
+    ``stdout``/``stderr`` may be paths (appended to) so early start-up errors are kept;
+    by default both go to /dev/null. stdin is always /dev/null.
+    """
+    import subprocess
+
+    if isinstance(argv, str):
+        raise TypeError("argv must be a list: commands never go through a shell")
+    files = []
+    try:
+        out = err = subprocess.DEVNULL
+        if stdout:
+            out = open(stdout, "ab")
+            files.append(out)
+        if stderr:
+            err = out if stderr == stdout else open(stderr, "ab")
+            if err is not out:
+                files.append(err)
+        child = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            start_new_session=True, close_fds=True, pass_fds=pass_fds,
+        )
+    except OSError as exc:
+        raise CommandError(f"cannot start {argv[0]}: {exc.strerror}") from None
+    finally:
+        for handle in files:
+            handle.close()
+    # The child is reaped by whoever outlives us; this process exits right after start.
+    child.returncode = 0
+    return child.pid
+
+
+def read_pidfile(path):
+    """The PID in ``path``, or None when the file is absent, empty or not a number."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(64).split(b"\n", 1)[0].strip()
+    except OSError:
+        return None
+    try:
+        pid = int(text)
+    except ValueError:
+        return None
+    return pid if pid > 0 else None
+
+
+def cmdline(pid):
+    """argv of a live process as a list of str, or None if it is gone (or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    if not raw:  # zombies and kernel threads have an empty cmdline
+        return None
+    return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
+
+
+def state(pid):
+    """The one-letter state from /proc/PID/stat (R, S, D, T, Z ...) or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: the state follows the last ')'.
+    return data[data.rindex(b")") + 2:data.rindex(b")") + 3].decode()
+
+
+def is_alive(pid):
+    current = state(pid)
+    return current is not None and current not in ("Z", "X")
+
+
+def matches(pid, names):
+    """True when ``pid`` is alive and argv[0]'s basename is one of ``names``.
+
+    /proc/PID/comm is cut to 15 characters, so argv[0] is what we compare.
+    """
+    argv = cmdline(pid)
+    if not argv:
+        return False
+    return os.path.basename(argv[0]) in names
+
+
+def children(pid):
+    """PIDs whose parent is ``pid``, found by scanning /proc."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def tree(pid):
+    """``pid`` and all its descendants (breadth first)."""
+    result, queue = [], [pid]
+    while queue:
+        current = queue.pop(0)
+        result.append(current)
+        queue.extend(children(current))
+    return result
+
+
+def signal_pids(pids, signum):
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def stop_processes(pids, deadline, *, steps=((SIGTERM, 0.6), (SIGKILL, 1.0)),
+                   log=None):
+    """Signal ``pids`` with escalating signals until all are gone or the deadline passes.
+
+    ``steps`` pairs a signal with the share of the *remaining* time to wait after
+    sending it (the last step gets whatever is left). Returns the PIDs still alive.
+    """
+    alive = [pid for pid in pids if is_alive(pid)]
+    for index, (signum, share) in enumerate(steps):
+        if not alive:
+            break
+        if log is not None:
+            log.debug("sending %s to %s", SIGNAL_NAMES.get(signum, signum),
+                      " ".join(map(str, alive)))
+        signal_pids(alive, signum)
+        wait = deadline if index == len(steps) - 1 else deadline.fraction(share)
+        wait.poll(_all_gone(alive))
+        alive = [pid for pid in alive if is_alive(pid)]
+    return alive
+
+
+def _all_gone(pids):
+    pids = list(pids)
+    return lambda: not any(is_alive(pid) for pid in pids)
+
+
+def wait_gone(pid, deadline):
+    return bool(deadline.poll(lambda: not is_alive(pid)))
+
+
+def sleep_until(deadline, seconds):
+    """Sleep ``seconds`` or until the deadline, whichever is first (protocol pauses only)."""
+    time.sleep(max(0.0, min(seconds, deadline.remaining())))
