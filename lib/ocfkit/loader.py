@@ -27,9 +27,10 @@ def load_agent_class(path):
         raise LoadError(f"{path}: cannot be loaded: {type(exc).__name__}: {exc}") from None
     found = [value for value in namespace.values()
              if isinstance(value, type) and issubclass(value, (ResourceAgent, FenceAgent))
-             and value not in (ResourceAgent, FenceAgent)
-             and value.__module__ == "__ocfkit_load__"]
+             and value not in (ResourceAgent, FenceAgent)]
     if not found:
-        raise LoadError(f"{path}: defines no ocfkit ResourceAgent or FenceAgent")
-    # The most derived class (the one the script runs) is defined last.
-    return found[-1]
+        raise LoadError(f"{path}: defines or imports no ocfkit ResourceAgent or FenceAgent")
+    # A class defined in the script itself wins over one it imports (a launcher script
+    # imports its agent from a module); the most derived one is the last.
+    local = [cls for cls in found if cls.__module__ == "__ocfkit_load__"]
+    return (local or found)[-1]

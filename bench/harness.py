@@ -1,0 +1,167 @@
+"""Time whole agent processes against a reference, in one run, and report ratios.
+
+A benchmark, not a test: it measures, it does not assert. Each command is run the
+way Pacemaker runs agents (executed directly through its first line, a clean
+environment, its own process group), alternating ours and the reference so both see
+the same machine load. Per command it reports medians of wall time, CPU time
+(user + system of the process and everything it waited for, from wait4), peak RSS,
+and the number of processes it forked (counted in a separate run under strace, so the
+tracing cost never touches the timings).
+
+    from bench.harness import Command, compare, print_table
+    ours = Command("VirtualIP monitor", ["agents/VirtualIP", "monitor"], env=...)
+    ref = Command("IPaddr2 monitor", [".../IPaddr2", "monitor"], env=...)
+    rows = compare([(ours, ref)], runs=30)
+    print_table(rows)
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+class Command:
+    """One thing to time. ``netns`` runs it inside ``ip netns exec NAME``.
+
+    ``before`` (optional) is called before every run, outside the measurement, to put
+    the system into the state the command expects (e.g. stop what the last run started).
+    ``stdin`` is bytes fed to the process (fence agents).
+    """
+
+    def __init__(self, label, argv, env=None, netns=None, before=None, stdin=None,
+                 expect=None):
+        self.label = label
+        self.argv = list(argv)
+        self.env = dict(env or {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        self.netns = netns
+        self.before = before
+        self.stdin = stdin
+        self.expect = expect
+
+    def full_argv(self):
+        if self.netns:
+            return ["ip", "netns", "exec", self.netns, *self.argv]
+        return self.argv
+
+
+class Sample:
+    __slots__ = ("wall", "cpu", "maxrss_kb", "rc")
+
+    def __init__(self, wall, cpu, maxrss_kb, rc):
+        self.wall, self.cpu, self.maxrss_kb, self.rc = wall, cpu, maxrss_kb, rc
+
+
+def measure(command):
+    """Run once; wall and CPU (seconds), peak RSS (KiB) of the whole process tree."""
+    if command.before:
+        command.before()
+    argv = command.full_argv()
+    stdin_r = None
+    if command.stdin is not None:
+        stdin_r, stdin_w = os.pipe()
+        os.write(stdin_w, command.stdin)
+        os.close(stdin_w)
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # child: own process group like execd, quiet output
+        try:
+            os.setsid()
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(stdin_r if stdin_r is not None else devnull, 0)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.execvpe(argv[0], argv, command.env)
+        finally:
+            os._exit(127)
+    if stdin_r is not None:
+        os.close(stdin_r)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    rc = os.waitstatus_to_exitcode(status)
+    if command.expect is not None and rc not in command.expect:
+        raise RuntimeError(f"{command.label}: exit {rc}, expected {command.expect}")
+    # ip netns exec adds its own small cost to both sides; it is the same for each.
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, rc)
+
+
+def count_forks(command):
+    """Processes the command creates (fork/vfork/clone of a new process), via strace -f."""
+    if not shutil.which("strace"):
+        return None
+    if command.before:
+        command.before()
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as trace:
+        inner = ["strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3",
+                 "-o", trace.name, *command.argv]
+        argv = ["ip", "netns", "exec", command.netns, *inner] if command.netns else inner
+        subprocess.run(argv, env=command.env, input=command.stdin,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        count = 0
+        for line in trace:
+            if "clone" in line and "CLONE_THREAD" in line:
+                continue  # a thread, not a process
+            if any(call in line for call in ("fork(", "vfork(", "clone(", "clone3(")):
+                if "= -1" not in line and "resumed" not in line:
+                    count += 1
+        return count
+
+
+def summarize(samples):
+    return {
+        "wall_ms": statistics.median(s.wall for s in samples) * 1000,
+        "cpu_ms": statistics.median(s.cpu for s in samples) * 1000,
+        "maxrss_mb": statistics.median(s.maxrss_kb for s in samples) / 1024,
+    }
+
+
+def compare(pairs, runs=30, warmup=2):
+    """For each (ours, reference) pair: interleaved runs, medians and ratios."""
+    rows = []
+    for ours, ref in pairs:
+        for _ in range(warmup):
+            measure(ours)
+            if ref is not None:
+                measure(ref)
+        samples_ours, samples_ref = [], []
+        for _ in range(runs):
+            samples_ours.append(measure(ours))
+            if ref is not None:
+                samples_ref.append(measure(ref))
+        row = {"ours": ours.label, "ours_stats": summarize(samples_ours),
+               "ours_forks": count_forks(ours)}
+        if ref is not None:
+            row.update(ref=ref.label, ref_stats=summarize(samples_ref),
+                       ref_forks=count_forks(ref))
+            row["ratio"] = {key: (row["ours_stats"][key] / row["ref_stats"][key]
+                                  if row["ref_stats"][key] else None)
+                            for key in row["ours_stats"]}
+        rows.append(row)
+    return rows
+
+
+def print_table(rows, file=None):
+    """A Markdown table: ours vs reference, medians and ratios (ours / reference)."""
+    out = [
+        "| operation | ours wall ms | ref wall ms | wall ratio | ours CPU ms | ref CPU ms "
+        "| CPU ratio | ours RSS MB | ref RSS MB | forks ours/ref |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        o = row["ours_stats"]
+        r = row.get("ref_stats")
+        if r is None:
+            out.append(f"| {row['ours']} | {o['wall_ms']:.1f} | – | – | {o['cpu_ms']:.1f} | – "
+                       f"| – | {o['maxrss_mb']:.1f} | – | {row['ours_forks']}/– |")
+            continue
+        ratio = row["ratio"]
+        out.append(
+            f"| {row['ours']} vs {row['ref']} | {o['wall_ms']:.1f} | {r['wall_ms']:.1f} "
+            f"| {ratio['wall_ms']:.2f}× | {o['cpu_ms']:.1f} | {r['cpu_ms']:.1f} "
+            f"| {ratio['cpu_ms']:.2f}× | {o['maxrss_mb']:.1f} | {r['maxrss_mb']:.1f} "
+            f"| {row['ours_forks']}/{row['ref_forks']} |")
+    text = "\n".join(out) + "\n"
+    print(text, end="", file=file)
+    return text
