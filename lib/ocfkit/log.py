@@ -1,11 +1,13 @@
 """Logging with ``ocf_log`` semantics (contract A12), shared by resource and fence agents.
 
-Routing, as ocf-shellfuncs does it:
+Routing, as ocf-shellfuncs' ``ha_log``/``ha_debug`` do it:
 - stderr is a terminal: stderr only (a human is running the agent);
-- ``HA_LOGFACILITY`` (or ``PCMK_logfacility``) set and not ``none``: syslog;
+- ``HA_LOGFACILITY`` set and not ``none``: syslog with that facility;
 - ``HA_LOGFILE``: appended to that file;
 - neither: stderr (pacemaker-execd logs an agent's stderr at info);
-- debug lines only when ``HA_debug`` is true, and also to ``HA_DEBUGLOG``.
+- ``HA_DEBUGLOG``: every line is appended there too (unless it is ``HA_LOGFILE``);
+- debug lines only when ``HA_debug`` is true; they go to syslog and ``HA_DEBUGLOG``,
+  or to stderr when neither is configured (never to ``HA_LOGFILE``).
 
 Every line carries the tag ``<agent>(<instance>)[<pid>]``. Any secret value the
 logger was told about is masked in every line, whatever the level or target.
@@ -37,6 +39,12 @@ def is_true(value):
     return value is not None and value.strip().lower() in ("1", "yes", "true", "on", "y")
 
 
+# Secrets of the agent invocations running in this process (normally exactly one).
+# ocfkit.process consults it so that no command line ever carries a secret, even when
+# the agent author did not hand the logger to process.run().
+_active = []
+
+
 class Secrets:
     """The set of secret strings to mask. Shared by a logger and everything it feeds."""
 
@@ -61,14 +69,39 @@ class Secrets:
                 text = text.replace(value, MASK)
         return text
 
+    def found_in(self, text):
+        """True when ``text`` contains one of the secrets."""
+        return any(value in text for value in self._values)
+
+    def activate(self):
+        """Register as the secrets of the running invocation (see ``active_secrets``)."""
+        if self not in _active:
+            _active.append(self)
+        return self
+
+    def deactivate(self):
+        if self in _active:
+            _active.remove(self)
+
     def __bool__(self):
         return bool(self._values)
+
+    def __repr__(self):  # never the values themselves
+        return f"<Secrets: {len(self._values)} value(s)>"
+
+
+def active_secrets():
+    """The Secrets objects of the invocations running in this process."""
+    return list(_active)
 
 
 class Log:
     """A logger bound to one agent invocation.
 
     ``environ`` is read once, here, when the agent runs: never at import time.
+    ``stderr_level`` is the lowest level copied to stderr when stderr is a target
+    (fence agents keep stderr for warnings and errors: fenced logs it at warning).
+    ``debug_file`` (fence agents' ``--debug-file``) receives every line, debug included.
     """
 
     def __init__(self, tag, environ=None, secrets=None, stderr=None, verbose=False,
@@ -76,25 +109,38 @@ class Log:
         environ = os.environ if environ is None else environ
         self.tag = tag
         self.secrets = secrets if secrets is not None else Secrets()
-        self._stderr = stderr if stderr is not None else sys.stderr
+        self._stderr = stderr
         self.debug_enabled = verbose or is_true(environ.get("HA_debug")) or is_true(
             environ.get("HA_DEBUG"))
         self._datefmt = environ.get("HA_DATEFMT") or "%b %d %T "
         self._logfile = environ.get("HA_LOGFILE") or None
-        self._debuglog = environ.get("HA_DEBUGLOG") or None
+        debuglog = environ.get("HA_DEBUGLOG") or None
+        self._debuglog = debuglog if debuglog != self._logfile else None
         self._debug_file = debug_file
-        facility = environ.get("HA_LOGFACILITY") or environ.get("PCMK_logfacility") or ""
-        facility = facility.strip().lower()
+        facility = (environ.get("HA_LOGFACILITY") or "").strip().lower()
         self._facility = _FACILITIES.get(facility) if facility not in ("", "none") else None
-        try:
-            interactive = self._stderr.isatty()
-        except (AttributeError, ValueError):
-            interactive = False
-        self._to_stderr = verbose or interactive or (
-            self._facility is None and self._logfile is None)
         self._syslog_open = False
-        # Fence agents keep stderr for warnings and errors: fenced logs it at warning.
         self.stderr_level = stderr_level
+        self.quiet = False
+        self.verbose = verbose
+        self.interactive = self._is_tty()
+
+    @property
+    def stderr(self):
+        return self._stderr if self._stderr is not None else sys.stderr
+
+    @property
+    def writes_stderr(self):
+        """Whether error lines reach stderr (then an exit reason need not be logged too)."""
+        if self.quiet and not self.verbose:
+            return False
+        return self.interactive or self.verbose or (
+            self._facility is None and self._logfile is None)
+
+    # Kept for callers of the first version of this module.
+    @property
+    def _to_stderr(self):
+        return self.writes_stderr
 
     def _line(self, level, message):
         return f"{self.tag}: {_PREFIX[level]}: {message}"
@@ -103,43 +149,58 @@ class Log:
         if level == "debug" and not self.debug_enabled:
             return
         if args:
-            message = message % args
-        message = self.secrets.mask(message)
-        line = self._line(level, message)
-        interactive_only = self._to_stderr and self._is_tty()
-        if self._to_stderr and (self.debug_enabled or
-                                LEVELS.index(level) >= LEVELS.index(self.stderr_level)):
-            self._write_stderr(line)
-        if not interactive_only:
-            if self._facility is not None:
-                self._syslog(level, line)
-            if self._logfile:
-                self._append(self._logfile, line)
-            if level == "debug" and self._debuglog:
-                self._append(self._debuglog, line)
+            try:
+                message = message % args
+            except (TypeError, ValueError):  # a bad format must not cost the message
+                message = " ".join([str(message), *map(str, args)])
+        line = self._line(level, self.secrets.mask(message))
         if self._debug_file:
             self._append(self._debug_file, line)
+        if self.interactive:
+            self._to_stderr_if_wanted(level, line)
+            return
+        if level == "debug":
+            if self._facility is not None:
+                self._syslog(level, line)
+            if self._debuglog:
+                self._append(self._debuglog, line)
+            if self._facility is None and self._debuglog is None or self.verbose:
+                self._to_stderr_if_wanted(level, line)
+            return
+        if self._facility is not None:
+            self._syslog(level, line)
+        if self._logfile:
+            self._append(self._logfile, line)
+        if self._facility is None and self._logfile is None or self.verbose:
+            self._to_stderr_if_wanted(level, line)
+        if self._debuglog:
+            self._append(self._debuglog, line)
+
+    def _to_stderr_if_wanted(self, level, line):
+        if self.quiet and not self.verbose:
+            return
+        if level != "debug" and LEVELS.index(level) < LEVELS.index(self.stderr_level) \
+                and not self.verbose:
+            return
+        try:
+            self.stderr.write(line + "\n")
+            self.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass  # a closed stderr must not turn a log line into a failed action
 
     def _is_tty(self):
         try:
-            return self._stderr.isatty()
-        except (AttributeError, ValueError):
+            return self.stderr.isatty()
+        except (AttributeError, ValueError, OSError):
             return False
-
-    def _write_stderr(self, line):
-        try:
-            self._stderr.write(line + "\n")
-            self._stderr.flush()
-        except (OSError, ValueError):
-            pass  # a closed stderr must not turn a log line into a failed action
 
     def _syslog(self, level, line):
         import syslog
 
         if not self._syslog_open:
-            syslog.openlog(self.tag.split("(")[0], syslog.LOG_PID, self._facility)
+            syslog.openlog(self.tag.split("(")[0].split("[")[0], 0, self._facility)
             self._syslog_open = True
-        syslog.syslog(_SYSLOG_PRIORITY[level], line)
+        syslog.syslog(self._facility | _SYSLOG_PRIORITY[level], line)
 
     def _append(self, path, line):
         stamp = time.strftime(self._datefmt)

@@ -7,13 +7,17 @@ Rules the contract imposes (A1) and that this module makes the default:
 - PIDs wrap quickly on a busy node: a PID read from a file is only trusted after its
   command line matches what we expect;
 - commands never go through a shell, and a secret never goes on a command line
-  (pass it in the environment or on stdin).
+  (pass it in the environment or on stdin): ``run`` and ``spawn_daemon`` refuse an
+  argv that contains the value of a parameter declared ``secret``, because any user
+  can read /proc/PID/cmdline.
 
 ``subprocess`` (~10 ms to import) is imported only by the functions that need it.
 """
 
 import os
 import time
+
+from ocfkit.log import active_secrets
 
 # Numeric signals: `import signal` pulls in `enum` (~3 ms); these values are fixed on Linux.
 SIGHUP, SIGKILL, SIGTERM, SIGWINCH, SIGSTOP, SIGCONT = 1, 9, 15, 28, 19, 18
@@ -23,6 +27,29 @@ SIGNAL_NAMES = {1: "SIGHUP", 9: "SIGKILL", 15: "SIGTERM", 28: "SIGWINCH", 19: "S
 
 class CommandError(Exception):
     """A command could not be run, or did not finish within its deadline."""
+
+
+def check_argv(argv, log=None):
+    """Raise ``TypeError``/``CommandError`` unless ``argv`` is a list free of secrets.
+
+    The secrets are those of the running agent invocation (registered by the
+    framework) plus those of ``log`` when given.
+    """
+    if isinstance(argv, (str, bytes)):
+        raise TypeError("argv must be a list: commands never go through a shell")
+    argv = [os.fsdecode(arg) for arg in argv]
+    if not argv:
+        raise TypeError("argv is empty")
+    stores = active_secrets()
+    if log is not None and getattr(log, "secrets", None) is not None:
+        stores.append(log.secrets)
+    for index, arg in enumerate(argv):
+        if any(store.found_in(arg) for store in stores):
+            raise CommandError(
+                f"refusing to run {os.path.basename(argv[0]) if index else 'a command'}: "
+                f"argument {index} contains a secret; pass secrets in the environment or "
+                "on stdin, never on a command line")
+    return argv
 
 
 def run(argv, *, deadline=None, timeout=None, env=None, input=None, log=None, check=False,
@@ -35,8 +62,7 @@ def run(argv, *, deadline=None, timeout=None, env=None, input=None, log=None, ch
     """
     import subprocess
 
-    if isinstance(argv, str):
-        raise TypeError("argv must be a list: commands never go through a shell")
+    argv = check_argv(argv, log)
     limit = timeout
     if deadline is not None:
         left = deadline.remaining()
@@ -62,16 +88,21 @@ def run(argv, *, deadline=None, timeout=None, env=None, input=None, log=None, ch
     return result
 
 
-def spawn_daemon(argv, *, env=None, cwd="/", stdout=None, stderr=None, pass_fds=()):
+def spawn_daemon(argv, *, env=None, cwd="/", stdout=None, stderr=None, pass_fds=(),
+                 pidfile=None, log=None):
     """Start ``argv`` detached in its own session; return its PID.
 
-    ``stdout``/``stderr`` may be paths (appended to) so early start-up errors are kept;
-    by default both go to /dev/null. stdin is always /dev/null.
+    The new session is what lets the daemon survive Pacemaker SIGKILLing the agent's
+    process group when an action times out. ``stdout``/``stderr`` may be paths
+    (appended to) so early start-up errors are kept; by default both go to /dev/null.
+    stdin is always /dev/null. With ``pidfile``, the PID and the process start time
+    are written there (see ``pidfile_process``).
     """
     import subprocess
 
-    if isinstance(argv, str):
-        raise TypeError("argv must be a list: commands never go through a shell")
+    argv = check_argv(argv, log)
+    if log is not None:
+        log.debug("starting daemon: %s", " ".join(argv))
     files = []
     try:
         out = err = subprocess.DEVNULL
@@ -93,7 +124,66 @@ def spawn_daemon(argv, *, env=None, cwd="/", stdout=None, stderr=None, pass_fds=
             handle.close()
     # The child is reaped by whoever outlives us; this process exits right after start.
     child.returncode = 0
+    if pidfile:
+        write_pidfile(pidfile, child.pid)
     return child.pid
+
+
+def start_time(pid):
+    """When ``pid`` started (clock ticks since boot, /proc/PID/stat field 22), or None.
+
+    A PID is reused after its process exits; the pair (PID, start time) is not.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def write_pidfile(path, pid):
+    """Write ``PID`` and its start time to ``path`` atomically (readers never see half)."""
+    started = start_time(pid)
+    text = f"{pid}\n" + (f"{started}\n" if started is not None else "")
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def pidfile_process(path, names=None):
+    """The PID recorded in ``path`` if that process is still the one recorded, else None.
+
+    Guards against PID reuse: the process must be alive, its start time must match
+    the one ``write_pidfile`` recorded (when the file has it), and with ``names`` its
+    argv[0] basename must be one of them. Works for pid files written by daemons
+    themselves (PID only) when ``names`` is given.
+    """
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read(256).split(b"\n")
+    except OSError:
+        return None
+    try:
+        pid = int(lines[0].strip())
+    except ValueError:
+        return None
+    if pid <= 0 or not is_alive(pid):
+        return None
+    if len(lines) > 1 and lines[1].strip():
+        try:
+            recorded = int(lines[1].strip())
+        except ValueError:
+            return None
+        if start_time(pid) != recorded:
+            return None
+    if names is not None and not matches(pid, names):
+        return None
+    return pid
 
 
 def read_pidfile(path):
@@ -141,12 +231,18 @@ def is_alive(pid):
 def matches(pid, names):
     """True when ``pid`` is alive and argv[0]'s basename is one of ``names``.
 
-    /proc/PID/comm is cut to 15 characters, so argv[0] is what we compare.
+    /proc/PID/comm is cut to 15 characters, so argv[0] is what we compare. An
+    interpreter's script counts too (``python3 /usr/bin/daemon`` matches ``daemon``).
     """
+    if isinstance(names, str):
+        names = (names,)
     argv = cmdline(pid)
     if not argv:
         return False
-    return os.path.basename(argv[0]) in names
+    if os.path.basename(argv[0]) in names:
+        return True
+    return len(argv) > 1 and os.path.basename(argv[0]).startswith("python") and any(
+        os.path.basename(arg) in names for arg in argv[1:3] if not arg.startswith("-"))
 
 
 def children(pid):

@@ -10,10 +10,11 @@ prints status, list and list-status in the shape pacemaker-fenced parses, and ex
 
 import os
 import sys
+import time
 
 from ocfkit.deadline import Deadline
 from ocfkit.fence import options as std
-from ocfkit.fence.args import ArgumentError, parse_argv, parse_stdin
+from ocfkit.fence.args import ArgumentError, _show, parse_argv, parse_stdin
 from ocfkit.log import Log, Secrets
 from ocfkit.params import Boolean, collect_params
 
@@ -48,6 +49,10 @@ class FenceAgent:
     symlinks = ()
     #: Whether on/off/reboot/status need a plug (only meaningful if ``plug`` is declared).
     needs_plug = True
+    #: Metadata: ``on`` runs automatically when a node joins (unfencing devices).
+    automatic_on = False
+    #: Metadata: ``on`` must run on the target node itself.
+    on_target = False
 
     # Options every fence agent has (fencing.py's universal set).
     action = std.action()
@@ -122,7 +127,12 @@ class FenceAgent:
     # ------------------------------------------------------------- dispatch
     @classmethod
     def main(cls):
-        sys.exit(cls.run(sys.argv[1:]))
+        code = cls.run(sys.argv[1:])
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # reader gone: exit quietly
+        sys.exit(code)
 
     @classmethod
     def run(cls, args, stdin=None, environ=None, stdout=None, stderr=None):
@@ -133,9 +143,16 @@ class FenceAgent:
         real = sys.stdout, sys.stderr
         sys.stdout = stdout if stdout is not None else sys.stdout
         sys.stderr = stderr if stderr is not None else sys.stderr
+        invocation = _Invocation(cls, list(args), stdin,
+                                 os.environ if environ is None else environ)
+        invocation.secrets.activate()
         try:
-            return _Invocation(cls, args, stdin, os.environ if environ is None else environ).run()
+            return invocation.run()
+        except Exception as exc:  # noqa: BLE001 - a library bug still owes exit 1, not a trace
+            return invocation.fail(invocation.secrets.mask(
+                f"internal error in ocfkit: {type(exc).__name__}: {exc}"))
         finally:
+            invocation.secrets.deactivate()
             sys.stdout, sys.stderr = real
 
 
@@ -148,9 +165,10 @@ class _Invocation:
         self.secrets = Secrets()
         self.log = Log(f"{cls.agent_name}[{os.getpid()}]", {}, self.secrets,
                        stderr_level="warning")
+        self.stdout = None
 
     def fail(self, message):
-        self.log.error("%s", " ".join(str(message).split()))
+        self.log.error("%s", " ".join(self.secrets.mask(message).split()))
         return EXIT_FAIL
 
     def run(self):
@@ -167,23 +185,30 @@ class _Invocation:
         for name, param in cls._params.items():
             if param.secret and texts.get(name):
                 self.secrets.add(texts[name])
+        # Only the actions that print a result own stdout; stray prints go to stderr.
+        self.stdout = sys.stdout
+        sys.stdout = sys.stderr
         action = texts.get("action", cls._params["action"].default).strip().lower()
         action = _ACTION_ALIASES.get(action, action)
         if _truthy(texts.get("help")):
-            sys.stdout.write(_usage(cls))
+            self.stdout.write(_usage(cls))
             return EXIT_OK
         if _truthy(texts.get("version")):
             from ocfkit import __version__
 
-            sys.stdout.write(f"{cls.agent_version or __version__}\n")
+            self.stdout.write(f"{cls.agent_version or __version__}\n")
+            return EXIT_OK
+        if action in ("list", "list-status") and "plug" not in cls._params:
+            # fencing.py's answer for a device without plugs; not advertised in metadata
+            self.stdout.write("N/A\n")
             return EXIT_OK
         if action not in self.supported_actions():
-            return self.fail(f"unrecognized action '{action[:40]}'")
+            return self.fail(f"unrecognized action '{_show(action)}'")
         if action in ("metadata", "manpage"):
             from ocfkit.fence import metadata
 
             render = metadata.to_xml if action == "metadata" else metadata.to_manpage
-            sys.stdout.write(render(cls))
+            self.stdout.write(render(cls))
             return EXIT_OK
         agent = cls.__new__(cls)
         agent.nodename = extras.get("nodename")
@@ -191,9 +216,8 @@ class _Invocation:
             self.load(agent, texts, used)
         except FenceError as exc:
             return self.fail(exc)
-        self.log.debug_enabled = agent.verbose
-        if agent.quiet:
-            self.log._to_stderr = agent.verbose
+        self.log.debug_enabled = self.log.verbose = agent.verbose
+        self.log.quiet = agent.quiet
         if agent.debug_file:
             self.log._debug_file = agent.debug_file
             self.log.debug_enabled = True
@@ -204,11 +228,10 @@ class _Invocation:
                 return EXIT_OK
             return self.perform(agent, action)
         except FenceError as exc:
-            return self.fail(self.secrets.mask(exc))
+            return self.fail(exc)
         except Exception as exc:  # noqa: BLE001 - one line and exit 1, never a traceback
             self.debug_traceback()
-            return self.fail(self.secrets.mask(
-                f"unexpected error during {action}: {type(exc).__name__}: {exc}"))
+            return self.fail(f"unexpected error during {action}: {type(exc).__name__}: {exc}")
 
     def supported_actions(self):
         return supported_actions(self.cls)
@@ -277,9 +300,9 @@ class _Invocation:
                 and self.cls.needs_plug and not plug):
             raise FenceError(f"action '{action}' needs a plug (--plug / plug=)")
         if action in ("off", "reboot") and agent.delay:
-            self.log.info("delay: waiting %.1fs before %s", agent.delay, action)
+            self.log.info("delay: waiting %gs before %s", agent.delay, action)
             # The delay *is* the requested behaviour (staggered fencing), not a guess.
-            Deadline(agent.delay).poll(lambda: False, interval=agent.delay, max_interval=1)
+            time.sleep(agent.delay)
         agent.connect()
         try:
             return self.perform_connected(agent, action, plug)
@@ -289,19 +312,30 @@ class _Invocation:
             except Exception as exc:  # noqa: BLE001 - closing must not change the outcome
                 self.log.debug("disconnect failed: %s", exc)
 
+    def plugs(self, agent, plug):
+        """The plugs one request names: ``plug=1,2`` with a declared ``plug_separator``."""
+        separator = agent.__dict__.get("plug_separator")
+        if plug and separator and separator in plug:
+            return [p for p in plug.split(separator) if p]
+        return [plug]
+
     def perform_connected(self, agent, action, plug):
+        plugs = self.plugs(agent, plug)
         if action == "status":
-            state = self.status(agent, plug)
-            sys.stdout.write(f"Status: {state.upper()}\n")
+            # Several plugs power one machine: it is on while any of them is.
+            states = [self.status(agent, p) for p in plugs]
+            state = ON if ON in states else OFF
+            self.stdout.write(f"Status: {state.upper()}\n")
             return EXIT_OK if state == ON else EXIT_OFF
         if action == "monitor":
             agent.monitor()
             return EXIT_OK
         if action in ("on", "off"):
-            self.set_verified(agent, plug, action)
+            for each in plugs:
+                self.set_verified(agent, each, action)
             return EXIT_OK
         if action == "reboot":
-            return self.reboot(agent, plug)
+            return self.reboot(agent, plugs)
         if action == "list":
             self.print_list(agent, with_status=False)
             return EXIT_OK
@@ -349,20 +383,24 @@ class _Invocation:
         self.wait_for(agent, plug, state)
         self.log.info("power %s verified", state)
 
-    def reboot(self, agent, plug):
+    def reboot(self, agent, plugs):
         method = agent.__dict__.get("method", "onoff")
         if method == "cycle":
             if self.cls.reboot_cycle is None:
                 raise FenceError("method=cycle is not supported by this device")
-            self.log.info("power cycle")
-            agent.reboot_cycle(plug)
-            self.wait_for(agent, plug, ON)
+            for plug in plugs:
+                self.log.info("power cycle")
+                agent.reboot_cycle(plug)
+                self.wait_for(agent, plug, ON)
             return EXIT_OK
-        self.set_verified(agent, plug, OFF)
+        # Every plug off first: a machine with two supplies is fenced only when both are.
+        for plug in plugs:
+            self.set_verified(agent, plug, OFF)
         errors = []
         for attempt in range(1, max(1, agent.retry_on) + 1):
             try:
-                self.set_verified(agent, plug, ON)
+                for plug in plugs:
+                    self.set_verified(agent, plug, ON)
                 return EXIT_OK
             except FenceError as exc:
                 errors.append(exc)
@@ -392,7 +430,7 @@ class _Invocation:
             if with_status:
                 fields.append((state or "unknown").upper())
             lines.append(separator.join(fields))
-        sys.stdout.write("".join(line + "\n" for line in lines))
+        self.stdout.write("".join(line + "\n" for line in lines))
 
     def safe_status(self, agent, plug):
         try:

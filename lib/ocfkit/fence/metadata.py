@@ -65,7 +65,9 @@ def build(cls):
     for action in supported_actions(cls):
         attrs = {"name": action}
         if action == "on":
-            attrs["automatic"] = "0"
+            attrs["automatic"] = "1" if cls.automatic_on else "0"
+            if cls.on_target:
+                attrs["on_target"] = "1"
         ET.SubElement(actions, "action", attrs)
     return root
 

@@ -70,6 +70,13 @@ def plug(**kw):
                                         " of machine"), kw)
 
 
+def plug_separator(**kw):
+    """Declaring it turns on multiple plugs per request (``plug=1,2``: both off, then on)."""
+    return _make(String, dict(name="plug_separator", metavar="char", default=",",
+                              shortdesc="Separator for plug parameter when specifying more"
+                                        " than 1 plug"), kw)
+
+
 def separator(**kw):
     return _make(String, dict(name="separator", short="C", metavar="char", default=",",
                               shortdesc="Separator for CSV created by 'list' operation"), kw)

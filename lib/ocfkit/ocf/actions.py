@@ -6,6 +6,8 @@ Decorators stack, so one method can advertise several monitor operations::
     @action(timeout="30s", interval="60s", depth=10)
     def monitor(self): ...
 
+A method may also serve several actions: stack decorators with different ``name=``.
+
 The method name gives the action name (``validate_all`` -> ``validate-all``,
 ``reload_agent`` -> ``reload-agent``, ``meta_data`` -> ``meta-data``); pass ``name=``
 for anything else.
@@ -16,6 +18,8 @@ from ocfkit.params import format_duration, parse_duration
 _DASHED = {"meta_data": "meta-data", "validate_all": "validate-all",
            "reload_agent": "reload-agent"}
 ROLES = ("Promoted", "Unpromoted", "Started", "Stopped")
+# Pre-2.1 role names; OCF 1.1 metadata (and resource-agents' own RNG) uses the new ones.
+LEGACY_ROLES = {"Master": "Promoted", "Slave": "Unpromoted"}
 
 
 class ActionSpec:
@@ -26,6 +30,9 @@ class ActionSpec:
         self.timeout = _seconds(timeout, "timeout")
         self.interval = None if interval is None else _seconds(interval, "interval")
         self.depth = None if depth is None else int(depth)
+        if self.depth is not None and self.depth < 0:
+            raise TypeError(f"action depth must be >= 0, not {depth!r}")
+        role = LEGACY_ROLES.get(role, role)
         if role is not None and role not in ROLES:
             raise TypeError(f"role must be one of {ROLES}, not {role!r}")
         self.role = role
@@ -80,6 +87,7 @@ def collect_actions(cls):
     for klass in reversed(cls.__mro__):
         for attr, value in vars(klass).items():
             specs = getattr(value, "_ocf_actions", None)
-            if specs:
-                found[specs[0].name] = (attr, list(specs))
+            # One method may serve several actions (start and reload-agent, say).
+            for name in dict.fromkeys(spec.name for spec in specs or ()):
+                found[name] = (attr, [spec for spec in specs if spec.name == name])
     return found

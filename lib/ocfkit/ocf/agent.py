@@ -9,7 +9,9 @@ The safe answers are the library's defaults (contract A5): when parameters or th
 node fail validation, ``stop`` succeeds (nothing can be running), a probe reports
 "not running", a recurring monitor fails, every other action returns the validation
 code. An unexpected exception is an ``ERR_GENERIC`` with a one-line reason, never a
-traceback on stderr (the traceback goes to the debug log).
+traceback on stderr (the traceback goes to the debug log). Only meta-data writes to
+stdout: during every other action ``sys.stdout`` is stderr, so a stray ``print()``
+cannot corrupt what Pacemaker parses.
 """
 
 import os
@@ -18,7 +20,7 @@ import sys
 from ocfkit.deadline import Deadline
 from ocfkit.log import Log, Secrets
 from ocfkit.ocf import codes
-from ocfkit.ocf.actions import action, collect_actions
+from ocfkit.ocf.actions import ActionSpec, action, collect_actions
 from ocfkit.ocf.codes import OCFError, OCFExit
 from ocfkit.ocf.environment import RESKEY, Environment
 from ocfkit.params import collect_params
@@ -27,10 +29,18 @@ EXIT_REASON_PREFIX = "ocf-exit-reason:"
 # Names the framework uses on an agent instance; parameters may not shadow them.
 RESERVED = frozenset((
     "env", "log", "deadline", "params", "main", "run", "validate", "state_path", "lock",
-    "agent_name", "agent_version", "shortdesc", "longdesc",
+    "agent_name", "agent_version", "shortdesc", "longdesc", "usage",
+    "set_promotion_score",
 ))
 # Leave this much of Pacemaker's timeout unused, so the agent answers before SIGKILL.
 _SAFETY_SHARE, _SAFETY_MAX = 0.1, 2.0
+# Codes that say "this node's configuration or software is unusable" (contract A4/A5):
+# on stop they mean nothing can be running, on a probe "not running here".
+_ENVIRONMENT_CODES = (codes.ERR_ARGS, codes.ERR_INSTALLED, codes.ERR_CONFIGURED)
+# Codes only a monitor may return.
+_MONITOR_ONLY = (codes.NOT_RUNNING, codes.RUNNING_PROMOTED, codes.FAILED_PROMOTED,
+                 codes.DEGRADED, codes.DEGRADED_PROMOTED)
+_BUILTIN_ACTIONS = ("meta-data", "validate-all")
 
 
 class ResourceAgent:
@@ -51,8 +61,17 @@ class ResourceAgent:
             cls.agent_name = cls.__name__
         cls._params = collect_params(cls)
         cls._actions = collect_actions(cls)
+        if "reload-agent" not in cls._actions and any(
+                p.reloadable for p in cls._params.values()):
+            # Parameters are parsed afresh on every action, so a reloadable parameter
+            # that only shapes later actions needs no work: reload-agent validates the
+            # new values and succeeds. Agents whose running service must pick a value
+            # up define their own ``reload_agent``.
+            cls._actions["reload-agent"] = ("_reload_parameters",
+                                            [ActionSpec("reload-agent", "20s")])
+        methods = {m for m, _ in cls._actions.values()}
         for param in cls._params.values():
-            if param.attr in RESERVED or param.attr in {m for m, _ in cls._actions.values()}:
+            if param.attr in RESERVED or param.attr in methods:
                 raise TypeError(f"{cls.__name__}: parameter name {param.attr!r} is reserved")
         doc = (cls.__doc__ or "").strip()
         first, _, rest = doc.partition("\n")
@@ -76,12 +95,15 @@ class ResourceAgent:
     def meta_data(self):
         from ocfkit.ocf.metadata import to_xml
 
-        sys.stdout.write(to_xml(type(self)))
-        sys.stdout.flush()
+        self._stdout.write(to_xml(type(self)))
+        self._stdout.flush()
 
     @action(timeout="20s")
     def validate_all(self):
         """Parameters and ``validate()`` already ran before this action; nothing failed."""
+
+    def _reload_parameters(self):
+        self.log.info("reloadable parameters applied (they take effect from the next action)")
 
     # --------------------------------------------------------------- helpers
     def state_path(self, suffix):
@@ -96,11 +118,27 @@ class ResourceAgent:
 
         return ResourceLock(self.state_path("lock"), deadline or self.deadline)
 
+    def set_promotion_score(self, score, lifetime="reboot"):
+        """Tell Pacemaker how much this instance wants promotion (``crm_attribute -p``).
+
+        ``score`` is an integer (higher wins) or None to withdraw it. Promotable
+        agents set it from monitor/start and withdraw it on stop.
+        """
+        from ocfkit.ocf.promotion import set_score
+
+        set_score(self, score, lifetime)
+
     # ------------------------------------------------------------- dispatch
     @classmethod
     def main(cls):
         """Entry point for an agent script: ``if __name__ == "__main__": Agent.main()``."""
-        sys.exit(cls.run(sys.argv[1:]))
+        code = cls.run(sys.argv[1:])
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            # Pacemaker closed the pipe: nothing left to tell it; exit without a trace.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        sys.exit(code)
 
     @classmethod
     def run(cls, args, environ=None, stdout=None, stderr=None):
@@ -111,15 +149,29 @@ class ResourceAgent:
             sys.stdout = stdout
         if stderr is not None:
             sys.stderr = stderr
+        invocation = _Invocation(cls, list(args), environ)
+        invocation.secrets.activate()
         try:
-            return int(_Invocation(cls, args, environ).run())
+            return int(invocation.run())
         finally:
+            invocation.secrets.deactivate()
             sys.stdout, sys.stderr = real_stdout, real_stderr
 
     @classmethod
     def usage(cls):
         names = [name for name in cls._actions if name != "status"]
-        return f"usage: {cls.agent_name} {{{'|'.join(names)}}}"
+        lines = [f"usage: {cls.agent_name} {{{'|'.join(names)}}}", "",
+                 f"{cls.agent_name}: {cls.shortdesc}", "",
+                 "Parameters come from the environment as OCF_RESKEY_<name>:"]
+        for param in cls._params.values():
+            notes = ["required"] if param.required else []
+            default = param.default_text()
+            if default is not None:
+                notes.append(f"default {default}")
+            note = f" ({', '.join(notes)})" if notes else ""
+            lines.append(f"  {param.name}{note}: {param.shortdesc or param.ocf_type}")
+        lines.append(f"Full description: {cls.agent_name} meta-data")
+        return "\n".join(lines)
 
 
 class _Invocation:
@@ -130,8 +182,16 @@ class _Invocation:
         self.args = args
         self.environ = environ
         self.secrets = Secrets()
+        self.log = None
 
     def run(self):
+        try:
+            return self._run()
+        except Exception as exc:  # noqa: BLE001 - a library bug still owes an exit code
+            self._reason(f"internal error in ocfkit: {type(exc).__name__}: {exc}")
+            return codes.ERR_GENERIC
+
+    def _run(self):
         cls = self.cls
         if not self.args:
             sys.stderr.write(cls.usage() + "\n")
@@ -143,8 +203,9 @@ class _Invocation:
         if name == "status" and "status" not in cls._actions and "monitor" in cls._actions:
             name = "monitor"  # legacy alias, not advertised (pcs skips it)
         if name not in cls._actions:
-            self._reason(f"action '{name[:64]}' is not implemented by {cls.agent_name}")
-            sys.stderr.write(cls.usage() + "\n")
+            self._reason(f"action '{_printable(name)}' is not implemented by "
+                         f"{cls.agent_name}")
+            sys.stderr.write(cls.usage().partition("\n")[0] + "\n")
             return codes.ERR_UNIMPLEMENTED
         method_name, specs = cls._actions[name]
         depths = [s.depth for s in specs if s.depth is not None]
@@ -155,18 +216,30 @@ class _Invocation:
             f"{cls.agent_name}({env.instance})[{os.getpid()}]", self.environ, self.secrets)
         safety = min(env.timeout * _SAFETY_SHARE, _SAFETY_MAX)
         agent.deadline = Deadline(env.timeout - safety)
+        agent._stdout = sys.stdout
         if name == "meta-data":
             return self._call(agent, name, method_name)
+        # Only meta-data owns stdout; anything else printed goes where logs go.
+        sys.stdout = sys.stderr
         try:
             agent.params = self._load_params(agent)
             agent.validate()
         except OCFError as exc:
-            return self._invalid(env, exc)
+            return self._invalid(env, exc.code, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - a crashing validate() is a failed validation
+            self._debug_traceback()
+            return self._invalid(env, codes.ERR_GENERIC,
+                                 f"validation failed: {type(exc).__name__}: {exc}")
         return self._call(agent, name, method_name)
 
     # ------------------------------------------------------------ parameters
     def _load_params(self, agent):
         environ, cls = self.environ, self.cls
+        # Secrets first, so that no message below can carry one unmasked.
+        for param in cls._params.values():
+            if param.secret:
+                for key in (param.name, *param.aliases):
+                    self.secrets.add(environ.get(RESKEY + key))
         values, missing, problems = {}, [], []
         for param in cls._params.values():
             text = environ.get(RESKEY + param.name)
@@ -180,8 +253,6 @@ class _Invocation:
             if param.deprecated and text:
                 self.log.warning("parameter '%s' is deprecated: %s", param.name,
                                  param.deprecated)
-            if param.secret and text:
-                self.secrets.add(text)
             if not text:
                 if param.required:
                     missing.append(param.name)
@@ -194,9 +265,8 @@ class _Invocation:
                 try:
                     value = param.parse(text)
                 except ValueError as exc:
-                    shown = "****" if param.secret else None
                     problems.append(f"parameter '{param.name}': "
-                                    + (f"invalid value {shown}" if shown else str(exc)))
+                                    + ("invalid value" if param.secret else str(exc)))
                     continue
             values[param.name] = value
             agent.__dict__[param.attr] = value
@@ -209,9 +279,9 @@ class _Invocation:
         return values
 
     # ------------------------------------------------------------- outcomes
-    def _invalid(self, env, exc):
+    def _invalid(self, env, code, reason):
         """Contract A5: the safe answer for each action when validation fails."""
-        reason = self.secrets.mask(exc.reason)
+        reason = self.secrets.mask(reason)
         action = env.action
         if action == "stop":
             self.log.warning("%s; nothing can be running, so stop succeeds", reason)
@@ -222,11 +292,10 @@ class _Invocation:
         if action == "notify":
             self.log.warning("notify ignored: %s", reason)
             return codes.SUCCESS
-        if env.is_recurring_monitor:
-            self._reason(reason)
-            return codes.ERR_GENERIC
         self._reason(reason)
-        return exc.code
+        if env.is_recurring_monitor:
+            return codes.ERR_GENERIC
+        return code
 
     def _call(self, agent, name, method_name):
         env = agent.env
@@ -249,13 +318,30 @@ class _Invocation:
                 except (TypeError, ValueError):
                     code = codes.ERR_GENERIC
                     reason = f"{name} returned {result!r}, which is not an OCF exit code"
+        reason = self.secrets.mask(reason)
+        return self._outcome(env, name, code, reason)
+
+    def _outcome(self, env, name, code, reason):
+        """Apply the contract's rules for ``name`` to what the agent's method produced."""
         if name == "notify" and code != codes.SUCCESS:
             self.log.warning("notify failed (%s): %s; notify always succeeds",
                              OCFExit(code).name, reason)
             return codes.SUCCESS
+        if name == "stop" and (code in _ENVIRONMENT_CODES or code == codes.NOT_RUNNING):
+            # A failed stop fences the node; these codes mean nothing can be running.
+            self.log.warning("stop: %s (%s); nothing can be running, so stop succeeds",
+                             reason or "not running", OCFExit(code).name)
+            return codes.SUCCESS
+        if env.is_probe and code in _ENVIRONMENT_CODES:
+            self.log.info("probe: %s (%s); reporting not running", reason,
+                          OCFExit(code).name)
+            return codes.NOT_RUNNING
+        if code in _MONITOR_ONLY and name not in ("monitor", "status"):
+            reason = (f"{name} returned {OCFExit(code).name}, which only a monitor may "
+                      f"return" + (f": {reason}" if reason else ""))
+            code = codes.ERR_GENERIC
         if reason:
-            reason = self.secrets.mask(reason)
-            if code == codes.NOT_RUNNING and env.is_probe or code == codes.SUCCESS:
+            if code == codes.SUCCESS or code == codes.NOT_RUNNING and env.is_probe:
                 self.log.info("%s", reason)
             else:
                 self._reason(reason)
@@ -266,9 +352,8 @@ class _Invocation:
         line = " ".join(str(reason).split())  # one line, whatever the message held
         line = self.secrets.mask(line)
         prefix = self.environ.get("OCF_EXIT_REASON_PREFIX") or EXIT_REASON_PREFIX
-        log = getattr(self, "log", None)
-        if log is not None and not log._to_stderr:
-            log.error("%s", line)
+        if self.log is not None and not self.log.writes_stderr:
+            self.log.error("%s", line)
         try:
             sys.stderr.write(f"{prefix}{line}\n")
             sys.stderr.flush()
@@ -276,11 +361,16 @@ class _Invocation:
             pass
 
     def _debug_traceback(self):
-        if self.log.debug_enabled:
+        if self.log is not None and self.log.debug_enabled:
             import traceback
 
             for line in traceback.format_exc().rstrip().splitlines():
                 self.log.debug("%s", line)
+
+
+def _printable(text, limit=64):
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _dedent(text):
