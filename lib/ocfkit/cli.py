@@ -52,6 +52,10 @@ def build_parser():
     check.add_argument("--no-lifecycle", action="store_true",
                        help="only static checks: do not start or stop anything")
     check.add_argument("-v", "--verbose", action="store_true", help="show passing checks too")
+    check.add_argument("--json", action="store_true",
+                       help="print the findings as one JSON document (for tests and CI)")
+    check.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="fence agents: bound on each run (default 60)")
     check.add_argument("path", metavar="PATH")
 
     for name, text in (("metadata", "print an ocfkit agent's metadata XML"),

@@ -1,0 +1,152 @@
+"""Findings and how they are shown: one line per finding, grouped, with a summary line
+(text), or one JSON document (``--json``, for tests and CI)."""
+
+import json
+import time
+
+from ocfkit.check.rules import GROUPS, RULES
+
+FAIL, WARN, PASS, SKIP, NOTE = "FAIL", "WARN", "pass", "skip", "note"
+_ORDER = {FAIL: 0, WARN: 1, NOTE: 2, SKIP: 3, PASS: 4}
+
+
+class Finding:
+    def __init__(self, status, rule, message, run=None, detail=None):
+        self.status = status
+        self.rule = RULES[rule]
+        self.message = message
+        self.run = run
+        self.detail = detail
+
+    def as_dict(self):
+        data = {"status": self.status, "rule": self.rule.id, "group": self.rule.group,
+                "section": self.rule.section, "message": self.message,
+                "wants": self.rule.wants}
+        if self.run is not None:
+            data.update(action=self.run.label, argv=self.run.argv, rc=self.run.rc,
+                        seconds=round(self.run.wall, 3), timed_out=self.run.timed_out)
+        if self.detail:
+            data["detail"] = self.detail
+        return data
+
+
+class Report:
+    def __init__(self, path, kind):
+        self.path = path
+        self.kind = kind            # "ocf" or "fence"
+        self.title = ""             # filled in once the metadata is known
+        self.findings = []
+        self.runs = []
+        self.started = time.monotonic()
+        self._seen = set()
+
+    # ------------------------------------------------------------ recording
+    def add(self, status, rule, message, run=None, detail=None):
+        key = (status, rule, message)
+        if key in self._seen:       # the same finding from two runs says nothing new
+            return
+        self._seen.add(key)
+        self.findings.append(Finding(status, rule, message, run, detail))
+
+    def fail(self, rule, message, run=None, detail=None):
+        self.add(FAIL, rule, message, run, detail)
+
+    def warn(self, rule, message, run=None, detail=None):
+        self.add(WARN, rule, message, run, detail)
+
+    def ok(self, rule, message, run=None):
+        self.add(PASS, rule, message, run)
+
+    def skip(self, rule, message):
+        self.add(SKIP, rule, message)
+
+    def note(self, rule, message, run=None):
+        self.add(NOTE, rule, message, run)
+
+    def expect(self, rule, run, allowed, what, *, warn=(), why=""):
+        """Check ``run``'s exit code: in ``allowed`` passes, in ``warn`` warns, else fails.
+        Timeouts and runs that could not start are reported once, by the timing rule."""
+        if run.rc is None:
+            return False
+        text = f"{what}: rc {run.rc}{_rc_name(run.rc, self.kind)}"
+        if run.rc in allowed:
+            self.ok(rule, text, run)
+            return True
+        if run.rc in warn:
+            self.warn(rule, text + (f"; {why}" if why else ""), run)
+            return False
+        self.fail(rule, text + (f"; {why}" if why else ""), run)
+        return False
+
+    # ------------------------------------------------------------ verdict
+    def count(self, status):
+        return sum(1 for f in self.findings if f.status == status)
+
+    @property
+    def failed(self):
+        return self.count(FAIL) > 0
+
+    def rules_with(self, status):
+        return sorted({f.rule.id for f in self.findings if f.status == status})
+
+    # ------------------------------------------------------------ output
+    def render_text(self, verbose=False):
+        shown = [f for f in self.findings if verbose or f.status in (FAIL, WARN, NOTE)]
+        lines = [f"ocfkit check {self.path}" + (f"  ({self.title})" if self.title else "")]
+        width = max((len(f.rule.id) for f in shown), default=10)
+        for group in GROUPS:
+            in_group = sorted((f for f in shown if f.rule.group == group),
+                              key=lambda f: _ORDER[f.status])
+            if not in_group:
+                continue
+            lines.append("")
+            lines.append(group)
+            for finding in in_group:
+                line = f"  {finding.status:<4}  {finding.rule.id:<{width}}  {finding.message}"
+                if finding.status in (FAIL, WARN):
+                    line += f" -- wants: {finding.rule.wants} [{finding.rule.section}]"
+                lines.append(line)
+                if verbose and finding.detail:
+                    lines.extend("        | " + d for d in finding.detail.splitlines()[-12:])
+        lines.append("")
+        lines.append(self.summary())
+        return "\n".join(lines) + "\n"
+
+    def summary(self):
+        broken = self.rules_with(FAIL)
+        seconds = time.monotonic() - self.started
+        verdict = "FAILED" if broken else "PASSED"
+        parts = [f"{len(broken)} rule{'s' if len(broken) != 1 else ''} broken"
+                 + (f" ({', '.join(broken)})" if broken else ""),
+                 f"{self.count(WARN)} warning{'s' if self.count(WARN) != 1 else ''}",
+                 f"{self.count(PASS)} checks passed"]
+        if self.count(SKIP):
+            parts.append(f"{self.count(SKIP)} skipped")
+        parts.append(f"{len(self.runs)} agent runs in {seconds:.1f} s")
+        return (f"{verdict}: " + ", ".join(parts)
+                + ". Rules and contract sections: docs/checker.md")
+
+    def render_json(self):
+        data = {
+            "agent": self.path, "kind": self.kind, "title": self.title,
+            "ok": not self.failed,
+            "failed_rules": self.rules_with(FAIL), "warned_rules": self.rules_with(WARN),
+            "summary": {"fail": self.count(FAIL), "warn": self.count(WARN),
+                        "pass": self.count(PASS), "skip": self.count(SKIP),
+                        "runs": len(self.runs),
+                        "seconds": round(time.monotonic() - self.started, 2)},
+            "findings": [f.as_dict() for f in self.findings],
+        }
+        return json.dumps(data, indent=2) + "\n"
+
+
+_OCF_NAMES = {0: "OCF_SUCCESS", 1: "OCF_ERR_GENERIC", 2: "OCF_ERR_ARGS",
+              3: "OCF_ERR_UNIMPLEMENTED", 4: "OCF_ERR_PERM", 5: "OCF_ERR_INSTALLED",
+              6: "OCF_ERR_CONFIGURED", 7: "OCF_NOT_RUNNING", 8: "OCF_RUNNING_PROMOTED",
+              9: "OCF_FAILED_PROMOTED", 190: "OCF_DEGRADED", 191: "OCF_DEGRADED_PROMOTED"}
+
+
+def _rc_name(rc, kind):
+    if kind == "ocf" and rc in _OCF_NAMES:
+        return f" ({_OCF_NAMES[rc]})"
+    return ""
