@@ -23,10 +23,14 @@ LEGACY_ROLES = {"Master": "Promoted", "Slave": "Unpromoted"}
 
 
 class ActionSpec:
-    __slots__ = ("name", "timeout", "interval", "depth", "role", "start_delay")
+    __slots__ = ("name", "timeout", "interval", "depth", "role", "start_delay", "named")
 
-    def __init__(self, name, timeout, interval=None, depth=None, role=None, start_delay=None):
+    def __init__(self, name, timeout, interval=None, depth=None, role=None, start_delay=None,
+                 named=True):
         self.name = name
+        # False when the name came from the function, not from ``name=``: the class
+        # attribute the function is bound to decides then (lambdas, aliases).
+        self.named = named
         self.timeout = _seconds(timeout, "timeout")
         self.interval = None if interval is None else _seconds(interval, "interval")
         self.depth = None if depth is None else int(depth)
@@ -37,6 +41,13 @@ class ActionSpec:
             raise TypeError(f"role must be one of {ROLES}, not {role!r}")
         self.role = role
         self.start_delay = None if start_delay is None else _seconds(start_delay, "start_delay")
+
+    def renamed(self, name):
+        copy = ActionSpec.__new__(ActionSpec)
+        for slot in self.__slots__:
+            setattr(copy, slot, getattr(self, slot))
+        copy.name = name
+        return copy
 
     def attributes(self):
         """Metadata attributes in the order the OCF RNG lists them."""
@@ -68,13 +79,18 @@ def action(name=None, *, timeout="20s", interval=None, depth=None, role=None, st
     """Mark a method as an OCF action and describe how it is advertised."""
 
     def decorate(method):
-        action_name = name or _DASHED.get(method.__name__, method.__name__)
+        action_name = name or action_name_of(method.__name__)
         specs = method.__dict__.setdefault("_ocf_actions", [])
         # Decorators apply bottom-up; insert first so metadata follows source order.
-        specs.insert(0, ActionSpec(action_name, timeout, interval, depth, role, start_delay))
+        specs.insert(0, ActionSpec(action_name, timeout, interval, depth, role, start_delay,
+                                   named=name is not None))
         return method
 
     return decorate
+
+
+def action_name_of(attr):
+    return _DASHED.get(attr, attr)
 
 
 def collect_actions(cls):
@@ -87,7 +103,11 @@ def collect_actions(cls):
     for klass in reversed(cls.__mro__):
         for attr, value in vars(klass).items():
             specs = getattr(value, "_ocf_actions", None)
+            if not specs:
+                continue
+            specs = [spec if spec.named else spec.renamed(action_name_of(attr))
+                     for spec in specs]
             # One method may serve several actions (start and reload-agent, say).
-            for name in dict.fromkeys(spec.name for spec in specs or ()):
+            for name in dict.fromkeys(spec.name for spec in specs):
                 found[name] = (attr, [spec for spec in specs if spec.name == name])
     return found
