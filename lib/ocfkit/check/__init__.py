@@ -25,10 +25,7 @@ def check(path, *, fence=False, options=None, lifecycle=True, timeout=None):
 
     report = Report(path, "fence" if fence else "ocf")
     if fence:
-        try:
-            from ocfkit.check.fence_actions import FenceCheck
-        except ImportError:  # first commit: OCF checks only, fence checks follow
-            raise SystemExit("ocfkit check --fence: not available yet in this version")
+        from ocfkit.check.fence_actions import FenceCheck
 
         checker = FenceCheck(path, options or {}, report, lifecycle=lifecycle,
                              timeout=timeout or 60.0)

@@ -111,7 +111,7 @@ class OcfCheck:
         try:
             self._check()
         finally:
-            self._timing_summary()
+            self.report.timing_summary()
 
     def _check(self):
         if not self._check_file():
@@ -420,10 +420,3 @@ class OcfCheck:
         else:
             self.report.fail("cleanup", f"the final stop returned {result.describe()}: the "
                              "resource may still be running on this node", result)
-
-    def _timing_summary(self):
-        if self.report.runs and not any(f.rule.id == "timeout" and f.status == "FAIL"
-                   for f in self.report.findings):
-            slowest = max(self.report.runs, key=lambda r: r.wall)
-            self.report.ok("timeout", f"every action finished within its timeout (slowest: "
-                           f"{slowest.label}, {slowest.wall:.2f} s)")

@@ -38,6 +38,7 @@ class Report:
         self.findings = []
         self.runs = []
         self.started = time.monotonic()
+        self.secrets = []           # never shown: masked in every rendering
         self._seen = set()
 
     # ------------------------------------------------------------ recording
@@ -78,6 +79,14 @@ class Report:
         self.fail(rule, text + (f"; {why}" if why else ""), run)
         return False
 
+    def timing_summary(self):
+        """One pass line for the timeout rule when no run was killed."""
+        if self.runs and not any(f.rule.id == "timeout" and f.status == FAIL
+                                 for f in self.findings):
+            slowest = max(self.runs, key=lambda r: r.wall)
+            self.ok("timeout", f"every run finished within its timeout (slowest: "
+                    f"{slowest.label}, {slowest.wall:.2f} s)")
+
     # ------------------------------------------------------------ verdict
     def count(self, status):
         return sum(1 for f in self.findings if f.status == status)
@@ -110,7 +119,12 @@ class Report:
                     lines.extend("        | " + d for d in finding.detail.splitlines()[-12:])
         lines.append("")
         lines.append(self.summary())
-        return "\n".join(lines) + "\n"
+        return self.mask("\n".join(lines) + "\n")
+
+    def mask(self, text):
+        for secret in self.secrets:
+            text = text.replace(secret, "****")
+        return text
 
     def summary(self):
         broken = self.rules_with(FAIL)
@@ -137,7 +151,7 @@ class Report:
                         "seconds": round(time.monotonic() - self.started, 2)},
             "findings": [f.as_dict() for f in self.findings],
         }
-        return json.dumps(data, indent=2) + "\n"
+        return self.mask(json.dumps(data, indent=2) + "\n")
 
 
 _OCF_NAMES = {0: "OCF_SUCCESS", 1: "OCF_ERR_GENERIC", 2: "OCF_ERR_ARGS",
