@@ -223,6 +223,7 @@ class _Invocation:
             self.log.debug_enabled = True
         agent.log = self.log
         try:
+            self.resolve_password(agent)
             agent.validate()
             if action == "validate-all":
                 return EXIT_OK
@@ -242,12 +243,14 @@ class _Invocation:
         missing = []
         for name, param in cls._params.items():
             text = texts.get(name)
-            if text is None or (text == "" and not isinstance(param, Boolean)):
+            if text == "" and isinstance(param, Boolean):
+                # fencing.py ignores a flag without a value; say so instead of guessing
+                self.log.warning("option '%s' has no value; using its default", name)
+                text = None
+            if text is None or text == "":
                 if param.required:
                     missing.append(name)
                 value = param.default_value()
-            elif text == "" and isinstance(param, Boolean):
-                value = True  # "lanplus=" on stdin is how fencing.py users set a flag
             else:
                 try:
                     value = param.parse(text)
@@ -261,9 +264,12 @@ class _Invocation:
                 self.log.debug("option '%s' is deprecated, use '%s'", key, name)
         if missing:
             raise FenceError(f"missing required option: {', '.join(missing)}")
-        password = cls._params.get("password")
-        script = cls._params.get("password_script")
-        if password is not None and script is not None and not agent.__dict__.get("password"):
+
+    def resolve_password(self, agent):
+        """``password_script`` gives the password when ``password`` is not set."""
+        cls = self.cls
+        if "password" in cls._params and "password_script" in cls._params \
+                and not agent.__dict__.get("password"):
             command = agent.__dict__.get("password_script")
             if command:
                 agent.__dict__["password"] = self.password_from_script(command, agent)

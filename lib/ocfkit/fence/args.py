@@ -25,11 +25,16 @@ def index_options(params):
         by_key[param.name] = param
         for alias in param.aliases:
             by_key[alias] = param
-        by_long[param.long or param.name.replace("_", "-")] = param
+        long = param.long or param.name.replace("_", "-")
+        by_long[long] = param
         for alias in param.aliases:
             by_long.setdefault(alias.replace("_", "-"), param)
         if param.short:
             by_short[param.short] = param
+    # fencing.py also accepts long option names on stdin, with - or _ (debug-file=...).
+    for long, param in by_long.items():
+        by_key.setdefault(long, param)
+        by_key.setdefault(long.replace("-", "_"), param)
     return by_key, by_long, by_short
 
 
@@ -53,6 +58,8 @@ def parse_stdin(data, params, warn):
             raise ArgumentError(f"stdin line {number} is not key=value: {_show(line)}")
         if "\0" in value:
             raise ArgumentError(f"stdin line {number}: value contains a NUL byte")
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]  # as fencing.py does: one pair of double quotes is dropped
         param = by_key.get(key)
         if param is None:
             if key in IGNORED_KEYS:
