@@ -6,7 +6,6 @@ import os
 import time
 
 import pytest
-
 from ocfkit import fence
 from ocfkit.fence import std
 from ocfkit.fence.args import ArgumentError, parse_argv, parse_stdin
