@@ -95,8 +95,11 @@ class ResourceAgent:
     def meta_data(self):
         from ocfkit.ocf.metadata import to_xml
 
-        self._stdout.write(to_xml(type(self)))
-        self._stdout.flush()
+        try:
+            self._stdout.write(to_xml(type(self)))
+            self._stdout.flush()
+        except OSError as exc:  # the reader went away (`| head`): say so in one line
+            raise codes.ErrGeneric(f"cannot write the metadata: {exc.strerror}") from None
 
     @action(timeout="20s")
     def validate_all(self):
