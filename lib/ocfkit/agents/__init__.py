@@ -1,0 +1,1 @@
+"""Resource agents shipped with ocfkit; each script in agents/ starts one of these."""
