@@ -68,22 +68,23 @@ class FenceCheck:
         traceback = output.traceback_summary(result.stderr)
         if traceback:
             report.fail("stderr-clean", f"{label}: Python traceback on stderr, ending "
-                        f"{traceback!r}", result, detail=result.stderr)
+                        f"{traceback!r}", result, detail=result.stderr, same=traceback)
         for line in output.shell_errors(result.stderr)[:2]:
-            report.fail("stderr-clean", f"{label}: shell error on stderr: {line!r}", result)
+            report.fail("stderr-clean", f"{label}: shell error on stderr: {line!r}", result,
+                        same=line)
         for secret in [self.fake_password] + self.real_secrets:
             which = "the test password" if secret == self.fake_password else "the password"
             for stream in ("stdout", "stderr"):
                 if secret in getattr(result, stream):
                     report.fail("password-leak", f"{label}: {which} appears on {stream}",
-                                result)
-        for pid, argv in result.secret_argv:
+                                result, same=f"{which} {stream}")
+        for _, argv in result.secret_argv:
             shown = " ".join(argv)
             for secret in [self.fake_password] + self.real_secrets:
                 shown = shown.replace(secret, "****")
-            report.fail("password-leak", f"{label}: a password is on the command line of "
-                        f"child process {pid} ({output.excerpt(shown, 80)!r}), readable by "
-                        "every local user in /proc", result)
+            report.fail("password-leak", f"{label}: a password is on the command line of a "
+                        f"child process ({output.excerpt(shown, 80)!r}), readable by every "
+                        "local user in /proc", result, same="argv " + argv[0])
 
     def target_value(self, options):
         name = self.meta.target_option() if self.meta else None
@@ -114,7 +115,7 @@ class FenceCheck:
         for name in self.meta.secrets():
             for key in (name, self.meta.partner(name)):
                 value = self.options.get(key) if key else None
-                if value and len(value) >= 4:
+                if value and len(value) >= 4 and value not in self.real_secrets:
                     self.real_secrets.append(value)
         self.report.secrets = [self.fake_password] + self.real_secrets
         self.report.title = f"fence agent {self.meta.name!r}"

@@ -82,29 +82,32 @@ class OcfCheck:
             if action.startswith("ocfkit-check-"):
                 report.warn("stdout-clean", text + " (usage text belongs on stderr)", result)
             else:
-                report.fail("stdout-clean", text, result, detail=result.stdout)
+                report.fail("stdout-clean", text, result, detail=result.stdout,
+                            same=result.stdout)
         traceback = output.traceback_summary(result.stderr)
         if traceback:
             report.fail("stderr-clean", f"{label}: Python traceback on stderr, ending "
-                        f"{traceback!r}", result, detail=result.stderr)
+                        f"{traceback!r}", result, detail=result.stderr, same=traceback)
         if not shell_errors_ok:
             for line in output.shell_errors(result.stderr)[:2]:
                 report.fail("stderr-clean", f"{label}: shell error on stderr: {line!r}",
-                            result, detail=result.stderr)
+                            result, detail=result.stderr, same=line)
         for problem in output.exit_reason_problems(result.stderr):
-            report.fail("exit-reason", f"{label}: {problem}", result, detail=result.stderr)
+            report.fail("exit-reason", f"{label}: {problem}", result, detail=result.stderr,
+                        same=problem)
         probe = action == "monitor" and not interval_ms
         if (result.rc in FAILURE_CODES and not result.exit_reasons and action != "meta-data"
                 and not (probe and result.rc == 5)):
             report.fail("exit-reason-missing", f"{label}: rc {result.rc} with no "
                         "ocf-exit-reason line: pcs status shows no cause",
-                        result, detail=result.stderr)
+                        result, detail=result.stderr, same=result.rc)
         if result.group_left:
             report.warn("process-group", f"{label}: left process(es) {result.group_left} in "
-                        "the agent's process group")
+                        "the agent's process group", result, same="group")
         if result.pipes_held:
             report.warn("process-group", f"{label}: a child kept stdout/stderr open after "
-                        "the agent exited (daemons should detach from the agent's pipes)")
+                        "the agent exited (daemons should detach from the agent's pipes)",
+                        result, same="pipes")
 
     # ------------------------------------------------------------ the checks
     def check(self):

@@ -118,8 +118,10 @@ def check(report, text, agent_path):
         return None
     _check_root(report, root, agent_path)
     version = _check_version(report, root)
-    _check_pcs(report, text, version)
-    strict = version or "1.0"
+    _check_pcs(report, root, text, version)
+    # An unusable <version> is reported above; judge the rest by the 1.1 rules it most
+    # likely meant, a missing one by the 1.0 rules it implies.
+    strict = version or ("1.1" if root.find("version") is not None else "1.0")
     _check_order(report, root, strict)
     _check_parameters(report, root, strict)
     _check_actions(report, root)
@@ -160,7 +162,12 @@ def _check_version(report, root):
     return None
 
 
-def _check_pcs(report, text, version):
+def _check_pcs(report, root, text, version):
+    element = root.find("version")
+    if element is not None and version is None:
+        report.fail("metadata-pcs", f"pcs refuses metadata whose <version> is "
+                    f"{(element.text or '').strip()!r}: it only knows 1.0 and 1.1")
+        return
     root_version = version or "1.0"
     rng = PCS_RNG[root_version]
     try:

@@ -14,9 +14,18 @@ class Finding:
     def __init__(self, status, rule, message, run=None, detail=None):
         self.status = status
         self.rule = RULES[rule]
-        self.message = message
+        self._message = message
         self.run = run
         self.detail = detail
+        self.also = []              # labels of further runs showing the same problem
+
+    @property
+    def message(self):
+        if not self.also:
+            return self._message
+        shown = ", ".join(self.also[:3]) + (", ..." if len(self.also) > 3 else "")
+        return f"{self._message} (and in {len(self.also)} more run" \
+               f"{'s' if len(self.also) > 1 else ''}: {shown})"
 
     def as_dict(self):
         data = {"status": self.status, "rule": self.rule.id, "group": self.rule.group,
@@ -39,21 +48,26 @@ class Report:
         self.runs = []
         self.started = time.monotonic()
         self.secrets = []           # never shown: masked in every rendering
-        self._seen = set()
+        self._seen = {}
 
     # ------------------------------------------------------------ recording
-    def add(self, status, rule, message, run=None, detail=None):
-        key = (status, rule, message)
-        if key in self._seen:       # the same finding from two runs says nothing new
+    def add(self, status, rule, message, run=None, detail=None, same=None):
+        """Record a finding. ``same`` names the problem independently of the run: a
+        second run with the same problem is folded into the first finding's line."""
+        key = (status, rule, same if same is not None else message)
+        if key in self._seen:
+            if same is not None and run is not None:
+                self._seen[key].also.append(run.label)
             return
-        self._seen.add(key)
-        self.findings.append(Finding(status, rule, message, run, detail))
+        finding = Finding(status, rule, message, run, detail)
+        self._seen[key] = finding
+        self.findings.append(finding)
 
-    def fail(self, rule, message, run=None, detail=None):
-        self.add(FAIL, rule, message, run, detail)
+    def fail(self, rule, message, run=None, detail=None, same=None):
+        self.add(FAIL, rule, message, run, detail, same)
 
-    def warn(self, rule, message, run=None, detail=None):
-        self.add(WARN, rule, message, run, detail)
+    def warn(self, rule, message, run=None, detail=None, same=None):
+        self.add(WARN, rule, message, run, detail, same)
 
     def ok(self, rule, message, run=None):
         self.add(PASS, rule, message, run)
