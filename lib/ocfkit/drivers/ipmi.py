@@ -67,10 +67,10 @@ class IpmiLan(fence.FenceAgent):
                                        "as the address")
             raise fence.FenceError("no BMC address: set ip (or plug with port_as_ip=1)")
         if self.lanplus:
-            from ocfkit.ipmi.lanplus import CIPHER_SUITES  # small: no network, no crypto
+            from ocfkit.ipmi import CIPHER_SUITE_IDS
 
-            if self.cipher not in CIPHER_SUITES:
-                supported = ", ".join(map(str, CIPHER_SUITES))
+            if self.cipher not in CIPHER_SUITE_IDS:
+                supported = ", ".join(map(str, CIPHER_SUITE_IDS))
                 why = " (no authentication: refused on purpose)" if self.cipher == 0 else ""
                 raise fence.FenceError(f"option 'cipher': cipher suite {self.cipher} is not "
                                        f"supported{why}; use one of {supported}")

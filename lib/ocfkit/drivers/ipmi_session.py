@@ -62,8 +62,10 @@ class BmcSession:
                               privilege=self.privilege, kg=self.kg)
 
     def _login(self, deadline):
-        attempt = 0
+        attempt, last = 0, None
         while True:
+            if last is not None and deadline.remaining() < 0.01:
+                raise FenceError(self._final(last, deadline, "log in"))
             attempt += 1
             started = time.monotonic()
             try:
@@ -72,7 +74,8 @@ class BmcSession:
             except errors.IpmiError as exc:
                 self.debug("login attempt %d failed after %.2fs: %s", attempt,
                            time.monotonic() - started, exc)
-                if not exc.retry or deadline.expired:
+                last = _more_telling(last, exc)
+                if not exc.retry:
                     raise FenceError(self._final(exc, deadline, "log in")) from None
                 # A short pause: a full session table or a restarting BMC needs a moment.
                 pause = 0.5 if isinstance(exc, errors.SessionLimit) else 0.05 * attempt
@@ -91,13 +94,16 @@ class BmcSession:
                 and not isinstance(exc, errors.NothingListening):
             message += f"; gave up after {deadline.elapsed():.1f}s (login_timeout " \
                        f"{self.login_timeout:g}s)"
-        return f"cannot {doing}: {message}" if doing == "log in" else message
+        return f"cannot log in: {message}" if doing == "log in" else f"{doing}: {message}"
 
     def call(self, what, operation):
         """``operation(session, deadline, max_sends)``, logging in again if the session
         is lost, all within ``login_timeout``."""
         deadline = Deadline(self.login_timeout)
+        last = None
         while True:
+            if last is not None and deadline.remaining() < 0.01:
+                raise FenceError(self._final(last, deadline, what))
             if self.session is None:
                 self._login(deadline)
             try:
@@ -105,12 +111,12 @@ class BmcSession:
             except errors.SessionLost as exc:
                 self.debug("%s: session lost (%s); logging in again", what, exc)
                 self.session = None  # its BMC side is gone: nothing to close
-                if deadline.expired:
-                    raise FenceError(f"{what}: {self._final(exc, deadline, what)}") from None
+                last = _more_telling(last, exc)
             except errors.IpmiError as exc:
-                if not exc.retry or deadline.expired:
+                if not exc.retry:
                     raise FenceError(str(exc)) from None
                 self.debug("%s: %s; retrying", what, exc)
+                last = _more_telling(last, exc)
                 time.sleep(min(0.2, deadline.remaining()))
 
     def close(self):
@@ -130,3 +136,12 @@ class BmcSession:
     def power(self, action):
         """Chassis Control: ``off``, ``on`` or ``cycle``."""
         self.call(f"power {action}", lambda s, d, n: s.chassis_control(action, d, n))
+
+
+def _more_telling(previous, current):
+    """The error to report when time runs out: a plain "no answer" that only says the
+    deadline had passed must not hide the real reason found before it."""
+    if previous is not None and type(current) in (errors.NoAnswer, errors.SessionLost) \
+            and current.sends == 0:
+        return previous
+    return current

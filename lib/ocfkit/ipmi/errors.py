@@ -8,6 +8,12 @@ our own words, names and numbers, never from raw packets.
 
 class IpmiError(Exception):
     retry = False
+    #: for NoAnswer/SessionLost: how many times the request was sent (0: time was up)
+    sends = None
+
+    def __init__(self, message, sends=None):
+        super().__init__(message)
+        self.sends = sends
 
 
 class NoAnswer(IpmiError):
@@ -18,6 +24,8 @@ class NoAnswer(IpmiError):
 
 class NothingListening(NoAnswer):
     """ICMP port unreachable: no BMC (or no IPMI service) at that address and port."""
+
+    retry = False
 
 
 class SessionLost(IpmiError):
@@ -59,8 +67,9 @@ class SessionLimit(IpmiError):
 class CommandRefused(IpmiError):
     """The BMC answered a command with a failure completion code."""
 
-    #: completion codes that mean "try again shortly": node busy, timeout, out of space
-    TRANSIENT = frozenset((0xC0, 0xC3, 0xC4, 0xCE, 0xFF))
+    #: completion codes that mean "try again shortly": node busy, timeout while processing,
+    #: BMC initialization in progress
+    TRANSIENT = frozenset((0xC0, 0xC3, 0xD2))
 
     def __init__(self, message, code):
         super().__init__(message)

@@ -344,7 +344,7 @@ class LanPlusSession:
         try:
             code, payload = self.link.exchange(what, build, accept, deadline, max_sends)
         except errors.NoAnswer as exc:
-            raise SessionLost(str(exc)) from None
+            raise SessionLost(str(exc), exc.sends) from None
         if code != 0:
             raise CommandRefused(f"BMC {self.link.where} refused {what}: "
                                  f"{errors.describe_completion(code)}", code)

@@ -63,10 +63,12 @@ class Link:
         """Send ``build()`` until ``accept(datagram)`` returns non-None; return that.
 
         ``build`` is called for every send (a resend may need a new sequence number).
-        Raises NoAnswer (NothingListening) when ``deadline`` passes or after
-        ``max_sends`` unanswered sends (0: no limit but the deadline).
+        Raises NoAnswer when ``deadline`` passes or after ``max_sends`` unanswered sends
+        (0: no limit but the deadline). Raises NothingListening at the second ICMP
+        port unreachable if this BMC never answered: a wrong address or port should
+        fail in a blink, while a BMC that answered before may just be restarting.
         """
-        sends = 0
+        sends = refusals = 0
         rto = self.rto
         while True:
             if deadline.expired:
@@ -93,6 +95,9 @@ class Link:
                 except OSError as exc:
                     # ICMP errors arrive here; do not spin: wait out this send's timeout.
                     self._note_error(exc)
+                    refusals += self.refused
+                    if refusals >= 2 and not self.answered:
+                        raise self._no_answer(what, sends) from None
                     time.sleep(max(0.0, wait_end - time.monotonic()))
                     break
                 self.answered = True
@@ -120,9 +125,9 @@ class Link:
         if self.refused:
             return NothingListening(
                 f"nothing listening at {self.where} (ICMP port unreachable): "
-                f"no IPMI service there, or a wrong ipport")
+                f"no IPMI service there, or a wrong ipport", sends)
         detail = ""
         if self.last_os_error is not None and not self.answered:
             detail = f"; last network error: {self.last_os_error.strerror or self.last_os_error}"
         return NoAnswer(f"no answer from BMC {self.where} to {what} "
-                        f"after {sends} send(s){detail}")
+                        f"after {sends} send(s){detail}", sends)
