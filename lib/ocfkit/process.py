@@ -299,6 +299,8 @@ def stop_processes(pids, deadline, *, steps=((SIGTERM, 0.6), (SIGKILL, 1.0)),
             log.debug("sending %s to %s", SIGNAL_NAMES.get(signum, signum),
                       " ".join(map(str, alive)))
         signal_pids(alive, signum)
+        if signum != SIGKILL:
+            signal_pids(alive, SIGCONT)  # a stopped process handles SIGTERM only once resumed
         wait = deadline if index == len(steps) - 1 else deadline.fraction(share)
         wait.poll(_all_gone(alive))
         alive = [pid for pid in alive if is_alive(pid)]

@@ -84,16 +84,18 @@ def to_manpage(cls):
 
     options = []
     for param in cls._params.values():
-        text = param.shortdesc
+        text = " ".join(param.shortdesc.split()).rstrip(".") + "."
         default = _default(param)
         if default not in (None, ""):
-            text += f" (default: {default})"
+            text += f" Default: {default}."
         if param.aliases:
             text += f" Stdin names: {', '.join((param.name,) + param.aliases)}."
         else:
             text += f" Stdin name: {param.name}."
         if param.required:
             text += " Required."
+        if param.secret:
+            text += " Never logged; prefer stdin or password_script to the command line."
         options.append((getopt_text(param), text))
     actions = [(name, _ACTION_TEXT.get(name, "")) for name in supported_actions(cls)]
     stdin = [(None, "With no command-line arguments the agent reads name=value lines on "

@@ -87,31 +87,34 @@ def to_xml(agent_cls):
     return '<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _sentence(text):
+    text = " ".join(str(text).split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def to_manpage(agent_cls, provider="ocfkit"):
     """``ocf_<provider>_<Agent>.7`` in troff, from the same declaration as the XML."""
     from ocfkit import __version__, manpage
 
     params = []
     for param in agent_cls._params.values():
-        text = param.longdesc or param.shortdesc
-        notes = []
+        text = [_sentence(param.longdesc or param.shortdesc or param.name)]
         if param.required:
-            notes.append("required")
+            text.append("Required.")
         default = param.default_text()
         if default is not None:
-            notes.append(f"default: {default}")
+            text.append(f"Default: {default}.")
         if param.choices():
-            notes.append("one of: " + ", ".join(param.choices()))
+            text.append("One of: " + ", ".join(param.choices()) + ".")
         if param.unique_group:
-            notes.append(f"unique across resources (group {param.unique_group})")
+            text.append(f"Unique across resources (group {param.unique_group}).")
         if param.reloadable:
-            notes.append("reloadable without restart")
+            text.append("Reloadable without a restart.")
         if param.aliases:
-            notes.append("old name(s) still accepted: " + ", ".join(param.aliases))
+            text.append("Old name(s) still accepted: " + ", ".join(param.aliases) + ".")
         if param.deprecated:
-            notes.append(f"deprecated: {param.deprecated}")
-        params.append((f"{param.name} ({param.ocf_type})",
-                       text + (f" ({'; '.join(notes)})" if notes else "")))
+            text.append(f"Deprecated: {_sentence(param.deprecated)}")
+        params.append((f"{param.name} ({param.ocf_type})", " ".join(text)))
     actions = []
     for name, (_, specs) in agent_cls._actions.items():
         for spec in specs:
