@@ -18,6 +18,9 @@ Commands (run from anywhere; paths are relative to the checkout):
   shipping.py check       fail if those are stale or versions disagree (debian/rules, tests)
   shipping.py stage DEST  install launchers, examples and generated, linted man pages in DEST
   shipping.py version     print the package version derived from lib/ocfkit/__init__.py
+  shipping.py bump VERSION MESSAGE
+                          set a new version in lib/ocfkit/__init__.py, debian/changelog
+                          and the spec (then regenerate metadata/ and run update)
 """
 
 import os
@@ -128,11 +131,14 @@ def discover(root=ROOT):
 
 
 def check_launcher(root, item_source):
+    """The system interpreter (the one python3-ocfkit is installed for) in isolated mode
+    (-I: agents run as root, so no PYTHON* variables, no user site). Further flags such
+    as -S (VirtualIP skips site for speed) are the agent's business."""
     with open(root / item_source) as handle:
         first = handle.readline().rstrip("\n")
-    if first != LAUNCHER_SHEBANG:
-        raise ShippingError(f"{item_source}: first line must be {LAUNCHER_SHEBANG!r}, "
-                            f"not {first!r}")
+    if not re.fullmatch(re.escape(LAUNCHER_SHEBANG) + r"[A-Za-z]*", first):
+        raise ShippingError(f"{item_source}: first line must be {LAUNCHER_SHEBANG!r} "
+                            f"(more flags may follow -I), not {first!r}")
 
 
 # ---------------------------------------------------------------------- versions
@@ -481,6 +487,34 @@ def problems(root=ROOT):
     return out
 
 
+def bump(version, message, root=ROOT, when=None):
+    """Set the version everywhere it is recorded: lib/ocfkit/__init__.py (the source of
+    truth), a new debian/changelog entry and the spec's Version and %changelog."""
+    import time
+
+    pkg = package_version(version)
+    init = root / "lib/ocfkit/__init__.py"
+    init.write_text(re.sub(r'^__version__ = "[^"]+"$', f'__version__ = "{version}"',
+                           init.read_text(), count=1, flags=re.M))
+    control = (root / "debian/control").read_text()
+    maintainer = re.search(r"^Maintainer: (.+)$", control, re.M).group(1)
+    when = time.time() if when is None else when
+    body = textwrap.fill(message, 76, initial_indent="  * ", subsequent_indent="    ")
+    entry = (f"ocfkit ({pkg}) unstable; urgency=medium\n\n{body}\n\n"
+             f" -- {maintainer}  "
+             f"{time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(when))}\n\n")
+    changelog = root / "debian/changelog"
+    changelog.write_text(entry + changelog.read_text())
+    spec_path = root / "rpm/ocfkit.spec"
+    spec = re.sub(r"^(Version:\s*)\S+", lambda m: m.group(1) + pkg, spec_path.read_text(),
+                  count=1, flags=re.M)
+    day = time.strftime("%a %b %d %Y", time.gmtime(when))
+    spec_body = textwrap.fill(message, 76, initial_indent="- ", subsequent_indent="  ")
+    spec = spec.replace("%changelog\n",
+                        f"%changelog\n* {day} {maintainer} - {pkg}-1\n{spec_body}\n\n", 1)
+    spec_path.write_text(spec)
+
+
 # ------------------------------------------------------------------------ stage
 def lint_manpage(path):
     """groff warnings and a NAME section lexgrog can parse (what whatis/apropos need)."""
@@ -576,13 +610,17 @@ def main(argv=None):
         if command == "stage" and len(argv) == 2:
             stage(argv[1])
             return 0
+        if command == "bump" and len(argv) == 3:
+            bump(argv[1], argv[2])
+            return 0
         if command == "version" and len(argv) == 1:
             print(package_version(python_version()))
             return 0
     except ShippingError as exc:
         print(f"shipping.py: {exc}", file=sys.stderr)
         return 1
-    print("usage: shipping.py update | check | stage DEST | version", file=sys.stderr)
+    print("usage: shipping.py update | check | stage DEST | version | bump VERSION MESSAGE",
+          file=sys.stderr)
     return 2
 
 
