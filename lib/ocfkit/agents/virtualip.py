@@ -112,27 +112,29 @@ class VirtualIP(ocf.ResourceAgent):
                  "labels; the parameter is ignored for them (with a warning), as IPaddr2 "
                  "does.")
     arp_interval = _Integer(
-        default=200, min=1, shortdesc="Milliseconds between announcements",
+        default=200, min=1, reloadable=True, shortdesc="Milliseconds between announcements",
         longdesc="Time between two gratuitous ARP rounds (IPv4) or unsolicited neighbour "
                  "advertisements (IPv6), in milliseconds.")
     arp_count = _Integer(
-        default=5, min=1, shortdesc="Announcements sent on start",
+        default=5, min=1, reloadable=True, shortdesc="Announcements sent on start",
         longdesc="Number of announcement rounds sent after the address is added. An IPv4 "
                  "round is a gratuitous ARP request and a gratuitous ARP reply; an IPv6 "
                  "round is one unsolicited neighbour advertisement.")
     arp_count_refresh = _Integer(
-        default=0, min=0, shortdesc="Announcements sent on each monitor (IPv4)",
+        default=0, min=0, reloadable=True,
+        shortdesc="Announcements sent on each monitor (IPv4)",
         longdesc="Number of gratuitous ARP rounds sent by every monitor that finds the "
                  "address (IPv4 only), to repair stale ARP caches after a split brain. "
                  "They are sent by the monitor itself, arp_interval apart.")
     arp_bg = _Boolean(
-        shortdesc="Announce in the background",
+        reloadable=True, shortdesc="Announce in the background",
         longdesc="Send the announcements after the first from a detached background "
                  "process, so start returns at once. Default: true for IPv4, false for "
                  "IPv6 (as IPaddr2). The background sender is stopped by stop, and stops "
                  "by itself when the address is gone.")
     run_arping = _Boolean(
-        default=False, shortdesc="Check for a duplicate IPv4 address before start",
+        default=False, reloadable=True,
+        shortdesc="Check for a duplicate IPv4 address before start",
         longdesc="Before adding an IPv4 address, send two ARP probes (RFC 5227) and listen "
                  "for 0.5 s after each; if another host answers for the address, start "
                  "fails and nothing is added. IPv6 relies on the kernel's duplicate "
@@ -152,7 +154,7 @@ class VirtualIP(ocf.ResourceAgent):
                  "address deprecated: it is not chosen as a source address for new "
                  "connections (useful for IPv6 service addresses).")
     check_link_status = _Boolean(
-        default=True, shortdesc="Treat a link without carrier as not running",
+        default=True, reloadable=True, shortdesc="Treat a link without carrier as not running",
         longdesc="When the interface is down (administratively, or without carrier), "
                  "monitor reports the address as not running and start refuses to add it "
                  "(exit 5), so the address moves to a node whose link works.")
@@ -584,7 +586,7 @@ class VirtualIP(ocf.ResourceAgent):
 
         transmits = read(f"/proc/sys/net/ipv6/conf/{nic}/dad_transmits", 1)
         retrans = read(f"/proc/sys/net/ipv6/neigh/{nic}/retrans_time_ms", 1000) / 1000.0
-        delay = read(f"/proc/sys/net/ipv6/conf/{nic}/rtr_solicit_delay", 1)
+        delay = read(f"/proc/sys/net/ipv6/conf/{nic}/router_solicitation_delay", 1)
         return delay + max(transmits, 1) * retrans + 1.0
 
     def _announce(self, link, count, background, refresh=False):
