@@ -1,0 +1,222 @@
+"""The seed story: the commands an admin types to build the two-node web cluster.
+
+Every step runs the real tool inside the box it would be typed on (``n1# pcs ...``),
+and the progress lines show exactly that command. Passwords never appear on a
+command line: ``pcs host auth`` reads the hacluster password from stdin and the fence
+devices name a password script.
+
+One lab-specific step, said out loud when it runs: before the first start, the CIB is
+seeded with ``dc-deadtime=2s`` (``pcs -f``), because with Pacemaker's default of 20 s
+every fresh start waits 20 s for a DC that does not exist yet. It has to come after
+``pcs cluster setup`` (setup refuses hosts that already have a CIB).
+"""
+
+import shutil
+import threading
+import time
+
+from ocfkit.deadline import Deadline
+from ocfkit.lab import power
+from ocfkit.lab.topology import LabError
+
+SEED = "/var/lib/pacemaker/seed-cib.xml"
+
+
+class Shell:
+    """Runs admin commands in boxes and shows them as progress lines."""
+
+    def __init__(self, lab, progress):
+        self.lab = lab
+        self.progress = progress
+
+    def run(self, box, argv, *, input=None, check=True, timeout=180, show=True,
+            show_output=False):
+        if show:
+            self.progress.command(box.name, " ".join(argv))
+        result = power.box_run(box, argv, input=input, timeout=timeout)
+        if show_output:
+            self.progress.output(result.stdout + result.stderr)
+        if check and result.returncode != 0:
+            detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            tail = " / ".join(detail[-3:]) if detail else "no output"
+            raise LabError(f"{box.name}# {' '.join(argv)} failed (exit "
+                           f"{result.returncode}): {tail}")
+        return result
+
+    def background(self, box, argv, **kwargs):
+        """Run in a thread; ``join()`` returns the result or raises its error."""
+        holder = {}
+
+        def target():
+            try:
+                holder["result"] = self.run(box, argv, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - handed to the joiner
+                holder["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+
+        def join():
+            thread.join()
+            if "error" in holder:
+                raise holder["error"]
+            return holder["result"]
+        return join
+
+
+def pcsd_listening(box):
+    pid = power.init_pid(box)
+    if pid is None:
+        return False
+    for table in ("tcp6", "tcp"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as handle:
+                for line in list(handle)[1:]:
+                    fields = line.split()
+                    if fields[3] == "0A" and fields[1].endswith(":08B0"):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_pcsd(lab, timeout=60.0):
+    boxes = lab.booted_boxes
+    if not Deadline(timeout).poll(lambda: all(pcsd_listening(b) for b in boxes),
+                                  interval=0.05, max_interval=0.25):
+        missing = [b.name for b in boxes if not pcsd_listening(b)]
+        raise LabError(f"pcsd did not start on {', '.join(missing)} within {timeout:.0f}s "
+                       f"(see {lab.root}/boxes/<box>/root/var/log/okl-pcsd.console)")
+
+
+def setup_cluster(lab, shell, hacluster_password):
+    """pcs host auth, pcs cluster setup, seeded CIB, pcs cluster start, qnetd setup."""
+    n1 = lab.nodes[0]
+    progress = shell.progress
+    with progress.step("pcsd on every box"):
+        wait_pcsd(lab)
+    names = [box.name for box in lab.booted_boxes]
+    with progress.step("authenticate the hosts"):
+        shell.run(n1, ["pcs", "host", "auth", *names, "-u", "hacluster"],
+                  input=hacluster_password + "\n")
+    with progress.step("set up the cluster and the quorum arbiter"):
+        qnetd_setup = shell.background(lab.qnetd, ["pcs", "qdevice", "setup", "model", "net",
+                                                   "--enable", "--start"])
+        setup = ["pcs", "cluster", "setup", lab.name]
+        for node in lab.nodes:
+            setup += [node.name, f"addr={node.public_ip}"]
+        setup += ["totem", f"token={lab.token_ms}", "--enable"]
+        shell.run(n1, setup)
+        progress.say("lab: seed the CIB with dc-deadtime=2s before the first start (the "
+                     "default 20s would make every fresh start wait for a DC)")
+        seed_cib(lab, shell)
+        qnetd_setup()
+    with progress.step("start the cluster"):
+        shell.run(n1, ["pcs", "cluster", "start", "--all", "--wait=90"], timeout=120)
+
+
+def seed_cib(lab, shell):
+    """An empty CIB with dc-deadtime=2s, written into every node's CIB directory."""
+    n1 = lab.nodes[0]
+    shell.progress.command(n1.name, f"cibadmin --empty > {SEED}")
+    empty = shell.run(n1, ["cibadmin", "--empty"], show=False).stdout
+    path = power.local_path(n1, SEED)
+    with open(path, "w") as handle:
+        handle.write(empty)
+    shell.run(n1, ["pcs", "-f", SEED, "property", "set", "dc-deadtime=2s"])
+    shell.progress.command(n1.name, f"copy {SEED} to /var/lib/pacemaker/cib/cib.xml on "
+                           + ", ".join(node.name for node in lab.nodes))
+    for node in lab.nodes:
+        target = power.local_path(node, "/var/lib/pacemaker/cib/cib.xml")
+        shutil.copyfile(path, target)
+        shutil.chown(target, "hacluster", "haclient")
+
+
+def configure_services(lab, shell, agents):
+    """Fencing, quorum device, the VIP and the web server, their constraints."""
+    n1 = lab.nodes[0]
+    progress = shell.progress
+    with progress.step("fencing, quorum device, resources"):
+        qdevice = shell.background(n1, ["pcs", "quorum", "device", "add", "model", "net",
+                                        f"host={lab.qnetd.name}", "algorithm=ffsplit"],
+                                   timeout=120)
+        for node in lab.nodes:
+            shell.run(n1, ["pcs", "stonith", "create", f"fence-{node.name}", agents.fence.spec,
+                           *agents.fence_args(lab, node)])
+            # A device never runs (monitors) on the node it fences.
+            shell.run(n1, ["pcs", "constraint", "location", f"fence-{node.name}", "avoids",
+                           node.name])
+        shell.run(n1, ["pcs", "property", "set", "stonith-enabled=true"])
+        shell.run(n1, ["pcs", "resource", "defaults", "update", "resource-stickiness=1"])
+        create_services(lab, shell, agents)
+        qdevice()
+
+
+def create_services(lab, shell, agents):
+    n1 = lab.nodes[0]
+    shell.run(n1, ["pcs", "resource", "create", "vip", agents.vip.spec,
+                   *agents.vip_args(lab)])
+    shell.run(n1, ["pcs", "resource", "create", "webserver", agents.web.spec,
+                   *agents.web_args(lab), "--disabled"])
+    shell.run(n1, ["pcs", "constraint", "colocation", "add", "webserver", "with", "vip",
+                   "INFINITY"])
+    shell.run(n1, ["pcs", "constraint", "order", "vip", "then", "webserver"])
+    shell.run(n1, ["pcs", "resource", "enable", "webserver"])
+
+
+def replace_agents(lab, shell, agents):
+    """Swap the cluster's resources and fence devices to another agent set, in place."""
+    n1 = next(node for node in lab.nodes if power.is_on(node))
+    with shell.progress.step(f"switch the cluster to the {agents.name} agents"):
+        for rsc in ("webserver", "vip"):
+            shell.run(n1, ["pcs", "resource", "delete", rsc, "--force"])
+        for node in lab.nodes:
+            shell.run(n1, ["pcs", "stonith", "delete", f"fence-{node.name}"])
+        wait_idle(lab, shell)
+        for node in lab.nodes:
+            shell.run(n1, ["pcs", "stonith", "create", f"fence-{node.name}", agents.fence.spec,
+                           *agents.fence_args(lab, node)])
+            shell.run(n1, ["pcs", "constraint", "location", f"fence-{node.name}", "avoids",
+                           node.name])
+        create_services(lab, shell, agents)
+
+
+def wait_idle(lab, shell, timeout=120):
+    """No pending actions (lab-notes trap 7: a drill must not race the DC's probes)."""
+    via = next((node for node in lab.nodes if power.is_on(node)), None)
+    if via is None:
+        raise LabError("no node is powered on")
+    shell.run(via, ["crm_resource", "--wait", f"--timeout={timeout}"], show=False,
+              timeout=timeout + 10)
+
+
+def wait_qdevice(lab, shell, timeout=60.0):
+    """Until every node counts the quorum device's vote."""
+    def counted():
+        for node in lab.nodes:
+            out = shell.run(node, ["corosync-quorumtool", "-s"], show=False, check=False).stdout
+            if "Qdevice" not in out.split("Flags:", 1)[-1].split("\n", 1)[0]:
+                return False
+        return True
+    if not Deadline(timeout).poll(counted, interval=0.5, max_interval=1.0):
+        raise LabError(f"the quorum device's vote was not counted within {timeout:.0f}s")
+
+
+def wait_service(lab, timeout=60.0):
+    """Until the client gets the page through the VIP."""
+    deadline = Deadline(timeout)
+    argv = ["nsenter", f"--net=/run/netns/{lab.client.netns}", "--", power.PYTHON, "-I",
+            "-m", "ocfkit.lab.poller", lab.vip, "0.2", "1.0", "0.2"]
+    while not deadline.expired:
+        result = power.run(argv, timeout=10, env=power.ENV)
+        if '"ok": true' in result.stdout:
+            return result.stdout
+        time.sleep(0.3)
+    raise LabError(f"the client did not get the page from {lab.vip} within {timeout:.0f}s")
+
+
+def show_status(lab, shell):
+    n1 = next(node for node in lab.nodes if power.is_on(node))
+    for argv in (["pcs", "status"], ["corosync-quorumtool", "-s"], ["corosync-cfgtool", "-s"]):
+        shell.run(n1, argv, check=False, show_output=True)
+
