@@ -126,6 +126,11 @@ class IpmiLan(fence.FenceAgent):
             return
         self.bmc.power("cycle")
 
+    def monitor(self):
+        # A login proves address and credentials; reading the chassis status proves the
+        # BMC can still see the power controller (the library's default would list).
+        self.bmc.power_is_on()
+
     def get_list(self):
         # One machine per BMC and no way to ask it which: list nothing, so that Pacemaker
         # uses this device only for the nodes in pcmk_host_list / pcmk_host_map.

@@ -61,6 +61,7 @@ CONTROL = {"off": 0, "on": 1, "cycle": 2, "reset": 3, "diag": 4, "soft": 5}
 
 BMC_ADDRESS, CONSOLE_ADDRESS = 0x20, 0x81
 MAX_NAME, MAX_PASSWORD = 16, 20
+RAKP3_SENDS = 3  # see login(): a BMC may ignore a resent RAKP 3
 
 
 def checksum(data):
@@ -256,20 +257,37 @@ class LanPlusSession:
         tag = self._next_tag()
         request = struct.pack("<BBxxI", tag, 0, self.managed_id) + \
             hmac.new(self.password, rc + console_id + name, digest).digest()
-        response = self._handshake("RAKP 3", PAYLOAD_RAKP3, request, PAYLOAD_RAKP4, tag,
-                                   deadline)
         sik = hmac.new(self.kg or self.password, rm + rc + name, digest).digest()
-        expected = hmac.new(sik, rm + managed_id + guid, digest).digest()[:icv_length]
-        if not hmac.compare_digest(expected, response[8:8 + icv_length]):
-            raise WrongKey(f"the BMC key (hexadecimal_kg) does not match BMC {where}")
+        try:
+            response = self._handshake("RAKP 3", PAYLOAD_RAKP3, request, PAYLOAD_RAKP4, tag,
+                                       deadline, max_sends=RAKP3_SENDS)
+        except errors.NoAnswer:
+            # BMCs (ipmi_sim included) ignore a resent RAKP 3 once they accepted the first:
+            # its RAKP 4 was lost, the session exists. Use it; the authenticated answer to
+            # Set Session Privilege Level below proves the keys instead of RAKP 4.
+            if deadline.expired:
+                raise
+            confirmed = False
+        else:
+            expected = hmac.new(sik, rm + managed_id + guid, digest).digest()[:icv_length]
+            if not hmac.compare_digest(expected, response[8:8 + icv_length]):
+                raise WrongKey(f"the BMC key (hexadecimal_kg) does not match BMC {where}")
+            confirmed = True
         self.keys = SessionKeys(self.cipher, sik)
         self.sequence = 0
 
         # Sessions start at user level; raise to the level fencing needs.
-        if self.privilege > PRIVILEGES["user"]:
+        if self.privilege > PRIVILEGES["user"] or not confirmed:
             try:
                 self.command("Set Session Privilege Level", NETFN_APP,
-                             CMD_SET_SESSION_PRIVILEGE, bytes((self.privilege,)), deadline)
+                             CMD_SET_SESSION_PRIVILEGE, bytes((self.privilege,)), deadline,
+                             max_sends=0 if confirmed else RAKP3_SENDS)
+            except SessionLost as exc:
+                self.keys = None
+                if confirmed:
+                    raise
+                raise errors.NoAnswer(f"no answer from BMC {where} to RAKP 3", exc.sends) \
+                    from None
             except CommandRefused as exc:
                 raise InsufficientPrivilege(
                     f"user '{self._user()}' may not use privilege level "
@@ -279,7 +297,8 @@ class LanPlusSession:
     def _user(self):
         return self.username.decode("utf-8", "replace")
 
-    def _handshake(self, what, request_type, request, response_type, tag, deadline):
+    def _handshake(self, what, request_type, request, response_type, tag, deadline,
+                   max_sends=0):
         packet = _presession(request_type, request)
 
         def accept(data):
@@ -291,7 +310,7 @@ class LanPlusSession:
                 return None
             return payload
 
-        payload = self.link.exchange(what, lambda: packet, accept, deadline)
+        payload = self.link.exchange(what, lambda: packet, accept, deadline, max_sends)
         if payload[1] != 0:
             raise self._status_error(what, payload[1])
         if len(payload) < 8:
