@@ -32,3 +32,15 @@ class Runner:
     def __call__(self, action, params, *, agent=AGENT, **kw):
         extra = dict(kw.pop("extra", {}), HA_RSCTMP=self.rsctmp)
         return self.node.run_agent(agent, action, params, extra=extra, **kw)
+
+
+def wait_for(condition, timeout=5.0, interval=0.02):
+    """Poll ``condition()`` until true or ``timeout`` seconds pass; its last value."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= end:
+            return value
+        time.sleep(interval)
