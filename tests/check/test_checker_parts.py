@@ -192,3 +192,12 @@ def test_missing_version_is_a_warning_and_1_0_rules_apply():
                                       ("2min", 120000), ("1h", 3600000), ("x", None)])
 def test_durations_as_pacemaker_reads_them(text, ms):
     assert ocf_metadata.duration_ms(text) == ms
+
+
+def test_every_rule_is_documented():
+    from ocfkit.check.rules import RULES
+
+    docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "checker.md")
+    with open(docs) as handle:
+        text = handle.read()
+    assert [rule for rule in RULES if f"| `{rule}` |" not in text] == []

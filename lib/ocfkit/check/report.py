@@ -129,6 +129,8 @@ class Report:
                 if finding.status in (FAIL, WARN):
                     line += f" -- wants: {finding.rule.wants} [{finding.rule.section}]"
                 lines.append(line)
+                if verbose and finding.status in (FAIL, WARN) and finding.run is not None:
+                    lines.append("        $ " + finding.run.reproduce())
                 if verbose and finding.detail:
                     lines.extend("        | " + d for d in finding.detail.splitlines()[-12:])
         lines.append("")

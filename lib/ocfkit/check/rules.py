@@ -130,7 +130,8 @@ _RULES = [
     Rule("fence-power", "Fence actions", "B3",
          "off/on/reboot: 0, status then 2/0; off of an off target: 0"),
     Rule("fence-bad-input", "Fence actions", "B1",
-         "garbage (non-UTF-8) on stdin: one clear line and exit 1, no traceback"),
+         "garbage (non-UTF-8) on stdin: no traceback; refused with a clear line (exit 1) "
+         "or skipped"),
     # --- output, every run
     Rule("stdout-clean", "Output", "A10",
          "nothing on stdout except meta-data's XML (fence: the action's own output)"),
@@ -144,7 +145,8 @@ _RULES = [
          "daemons leave the agent's process group (Pacemaker SIGKILLs the group on timeout)"),
     # --- secrets (B6 / preamble)
     Rule("password-leak", "Secrets", "B6",
-         "a password never appears on stdout, stderr or a child's command line"),
+         "a password never appears on stdout, stderr, the debug file or a child's "
+         "command line"),
     # --- timing
     Rule("timeout", "Timing", "A1", "each action finishes within its advertised timeout"),
 ]

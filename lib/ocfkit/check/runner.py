@@ -42,6 +42,26 @@ class Run:
 
         return exit_reasons(self.stderr)
 
+    def reproduce(self):
+        """A shell command line that repeats this run (for the verbose report)."""
+        import shlex
+
+        from ocfkit.testing import EXECD_BASE
+
+        env = [f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items())
+               if EXECD_BASE.get(k) != v and k not in ("PATH", "LC_ALL")
+               or k == "PATH" and v != EXECD_BASE["PATH"]]
+        command = " ".join(shlex.quote(a) for a in self.argv)
+        if env:
+            command = "env " + " ".join(env) + " " + command
+        if self.stdin:
+            lines = self.stdin.decode("utf-8", "replace").split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            command = "printf '%s\\n' " + " ".join(shlex.quote(line) for line in lines) \
+                      + " | " + command
+        return command
+
     def describe(self):
         if self.error:
             return f"could not run: {self.error}"
