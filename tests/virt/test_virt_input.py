@@ -232,7 +232,7 @@ def test_metadata_is_valid_and_checked_in():
         assert schema.validate(lxml.fromstring(text.encode())), str(schema.error_log)
     root = ET.fromstring(text)
     names = [p.get("name") for p in root.iter("parameter")]
-    for name in ("plug", "port", "domain", "use_uuid", "uri", "key_file", "ip", "ipaddr",
+    for name in ("plug", "port", "use_uuid", "uri", "key_file", "ip", "ipaddr",
                  "ipport", "multicast_address", "hash", "auth", "timeout", "delay",
                  "transport", "interface", "retrans"):
         assert name in names, name
