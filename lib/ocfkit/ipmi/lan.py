@@ -68,7 +68,10 @@ class LanSession:
         session = connection.session
         session.set_session_type_rmcp(self.host, self.port)
         session.set_auth_type_user(self.username, self.password)
-        session._priv_level = PRIVILEGES[self.privilege_name]  # its setter lacks callback
+        if self.privilege_name == "callback":
+            session._priv_level = PRIVILEGES["callback"]  # its setter lacks callback
+        else:
+            session.set_priv_level(self.privilege_name)
         connection.target = pyipmi.Target(ipmb_address=0x20)
         try:
             interface.open()
