@@ -270,8 +270,11 @@ class VirtualIP(ocf.ResourceAgent):
                 self.link = nl.link(index=index)
                 if cfg.prefix is None:
                     cfg.prefix = prefix
-        if self.link is not None and cfg.label:
-            self._check_label(self.link.name, derived=not cfg.nic)
+        if self.link is not None and cfg.label and not cfg.nic:
+            full = f"{self.link.name}:{cfg.label}"
+            if len(full) >= IFNAMSIZ:  # another node's interface name may leave room for it
+                raise ocf.ErrArgs(f"label {full} is longer than the {IFNAMSIZ - 1} characters "
+                                  f"the kernel allows")
 
     def _derive(self, nl, action, index):
         """The prefix length for the address on link ``index``, from the routing table.
@@ -335,6 +338,9 @@ class VirtualIP(ocf.ResourceAgent):
             elif len(label) + 2 >= IFNAMSIZ:
                 problems.append(f"label '{label}' is too long: nic:label may have at most "
                                 f"{IFNAMSIZ - 1} characters")
+            elif nic and len(f"{nic}:{label}") >= IFNAMSIZ:
+                problems.append(f"label {nic}:{label} is longer than the {IFNAMSIZ - 1} "
+                                f"characters the kernel allows")
         cfg.label = label
 
         cfg.prefix = None
@@ -421,15 +427,6 @@ class VirtualIP(ocf.ResourceAgent):
             if self._raw(name) is not None:
                 self.log.debug("IPaddr2 parameter '%s' has no effect on VirtualIP", name)
         return problems
-
-    def _check_label(self, nic, derived):
-        full = f"{nic}:{self.cfg.label}"
-        if len(full) >= IFNAMSIZ:
-            reason = (f"label {full} is longer than the {IFNAMSIZ - 1} characters the "
-                      f"kernel allows")
-            if derived:  # another node's interface name may leave room for it
-                raise ocf.ErrArgs(reason)
-            raise ocf.ErrConfigured(reason)
 
     # ------------------------------------------------------------------ helpers
     def _on_link(self, nl, link):
