@@ -36,6 +36,11 @@ class OcfCheck:
         grandparent = os.path.basename(os.path.dirname(os.path.dirname(path)))
         self.provider = parent if grandparent == "resource.d" else "ocfkit-check"
         self.started = False
+        # Parameter values that look like secrets: masked in the report, hunted in output.
+        self.secrets = [value for name, value in options.items()
+                        if ("passw" in name.lower() or "secret" in name.lower())
+                        and len(value) >= 4]
+        report.secrets = list(self.secrets)
 
     # ------------------------------------------------------------ running
     def env(self, action, params, *, interval_ms=None, timeout_s=20.0, check_level=None,
@@ -95,6 +100,12 @@ class OcfCheck:
         for problem in output.exit_reason_problems(result.stderr):
             report.fail("exit-reason", f"{label}: {problem}", result, detail=result.stderr,
                         same=problem)
+        for secret in self.secrets:
+            for stream in ("stdout", "stderr"):
+                if secret in getattr(result, stream):
+                    report.fail("password-leak", f"{label}: a password parameter's value "
+                                f"appears on {stream} (Pacemaker logs it)", result,
+                                same=stream)
         probe = action == "monitor" and not interval_ms
         if (result.rc in FAILURE_CODES and not result.exit_reasons and action != "meta-data"
                 and not (probe and result.rc == 5)):

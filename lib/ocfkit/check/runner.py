@@ -137,12 +137,29 @@ def run(label, argv, env, *, stdin=None, timeout=20.0, user=None, cwd="/", watch
             process.stdin.close()
         except BrokenPipeError:
             pass
-    secrets = [s.encode() for s in watch if s]
+    try:
+        _collect(process, result, start + timeout, [s.encode() for s in watch if s])
+    except BaseException:
+        # Interrupted (Ctrl-C reaches only the checker: the agent has its own session).
+        _kill_group(process.pid)
+        process.wait()
+        raise
+    result.wall = time.monotonic() - start
+    result.rc = None if result.timed_out else process.returncode
+    if not result.timed_out:
+        found, stats = related_processes(process.pid)
+        result.group_left = sorted(pid for pid in found
+                                   if stats[pid][1] == process.pid and pid != process.pid)
+    return result
+
+
+def _collect(process, result, deadline, secrets):
+    """Read the agent's output until it exits (and a little after), bounded by
+    ``deadline``; kill its process group when the deadline passes."""
     chunks = {"stdout": [], "stderr": []}
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ, "stdout")
     selector.register(process.stderr, selectors.EVENT_READ, "stderr")
-    deadline = start + timeout
     exited_at = None
     seen = set()
     while selector.get_map():
@@ -178,15 +195,8 @@ def run(label, argv, env, *, stdin=None, timeout=20.0, user=None, cwd="/", watch
             result.timed_out = True
             _kill_group(process.pid)
             process.wait()
-    result.wall = time.monotonic() - start
-    result.rc = None if result.timed_out else process.returncode
     result.stdout = b"".join(chunks["stdout"]).decode("utf-8", "replace")
     result.stderr = b"".join(chunks["stderr"]).decode("utf-8", "replace")
-    if not result.timed_out:
-        found, stats = related_processes(process.pid)
-        result.group_left = sorted(pid for pid in found
-                                   if stats[pid][1] == process.pid and pid != process.pid)
-    return result
 
 
 def _watch_argv(leader, secrets, seen, result):
