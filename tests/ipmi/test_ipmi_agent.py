@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from fixtures.ipmi_sim import ADMIN, OPERATOR, VIEWER, IpmiSim
-from ipmi_helpers import ROOT, run
+from ipmi_helpers import AGENT, ROOT, run
 
 FENCE_RNG = "/usr/share/cluster/relaxng/metadata.rng"
 
@@ -296,3 +296,14 @@ def test_status_does_not_load_python_ipmi_or_cryptography(sim):
     out = subprocess.run(["/usr/bin/python3", "-I", "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.splitlines()[-1] == "0 []", out
+
+
+def test_ocfkit_check_passes(sim):
+    options = []
+    for key, value in sim.options().items():
+        options += ["-o", f"{key}={value}"]
+    result = subprocess.run(["/usr/bin/python3", "-m", "ocfkit", "check", "--fence", *options,
+                             AGENT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED" in result.stdout
+    assert sim.transitions()[-2:] == [("on", "off"), ("off", "on")]  # it really fenced
