@@ -48,17 +48,20 @@ def test_daemon_holding_stdout_does_not_hang_the_run():
         assert result.pipes_held
         assert time.monotonic() - start < 2
     finally:
-        os.kill(int(result.stderr.split()[0]), 9)
+        try:
+            os.kill(int(result.stderr.split()[0]), 9)
+        except ProcessLookupError:
+            pass
 
 
 def test_secret_on_a_childs_command_line_is_seen():
     # The agent (whose own argv is the caller's business) hands the secret to a child.
     agent = ("import subprocess, sys; "
-             "subprocess.run(['/bin/sh', '-c', 'sleep 0.2', 'helper', *sys.argv[1:]])")
+             "subprocess.run(['/bin/sh', '-c', 'sleep 0.2; :', 'helper', *sys.argv[1:]])")
     result = run("status", [sys.executable, "-c", agent, "--pw=hunter22-xyz"], ENV,
                  timeout=5, watch=["hunter22-xyz"])
     assert [argv for _, argv in result.secret_argv] == \
-        [["/bin/sh", "-c", "sleep 0.2", "helper", "--pw=hunter22-xyz"]]
+        [["/bin/sh", "-c", "sleep 0.2; :", "helper", "--pw=hunter22-xyz"]]
     clean = run("status", [sys.executable, "-c", agent], ENV, timeout=5,
                 watch=["hunter22-xyz"])
     assert clean.secret_argv == []
