@@ -87,6 +87,9 @@ class Report:
         if run.rc in allowed:
             self.ok(rule, text, run)
             return True
+        said = _agent_said(run)
+        if said:
+            text += f" (agent: {said!r})"
         if run.rc in warn:
             self.warn(rule, text + (f"; {why}" if why else ""), run)
             return False
@@ -168,6 +171,19 @@ class Report:
             "findings": [f.as_dict() for f in self.findings],
         }
         return self.mask(json.dumps(data, indent=2) + "\n")
+
+
+def _agent_said(run, limit=90):
+    """The agent's own account of a failure: its last exit reason, else its last stderr
+    line."""
+    reasons = run.exit_reasons
+    if reasons:
+        text = reasons[-1][0]
+    else:
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        text = lines[-1] if lines else ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 _OCF_NAMES = {0: "OCF_SUCCESS", 1: "OCF_ERR_GENERIC", 2: "OCF_ERR_ARGS",
