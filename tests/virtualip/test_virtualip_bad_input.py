@@ -105,3 +105,22 @@ def test_syntax_errors_without_a_node(name, params, code, words):
     result = run_resource_agent(AGENT, "validate-all", params)
     assert result.rc == 6, result.stderr
     assert words in result.exit_reason and "Traceback" not in result.stderr
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("action", ["start", "stop"])
+def test_not_root_is_a_permission_error_like_ipaddr2(net, run, action):
+    from ocfkit.testing import execd_environment
+    from vip_helpers import IPADDR2
+
+    a = net.nodes["a"]
+    params = {"ip": VIP4, "cidr_netmask": "24", "nic": a.nic}
+    codes = []
+    for agent in (AGENT, IPADDR2):
+        env = execd_environment(params, action=action, extra={"HA_RSCTMP": run.rsctmp})
+        result = a.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        agent, action], env=env, check=False)
+        assert "Traceback" not in result.stderr
+        codes.append(result.returncode)
+    assert codes == [4, 4]
+    assert not a.has_address(VIP4)

@@ -162,6 +162,7 @@ class VirtualIP(ocf.ResourceAgent):
     # ------------------------------------------------------------------ actions
     @ocf.action(timeout="20s")
     def start(self):
+        _need_root("start")
         cfg, link = self.cfg, self.link
         with self.lock(), rtnl.Rtnl() as nl:
             down = link.down_reason()
@@ -187,6 +188,7 @@ class VirtualIP(ocf.ResourceAgent):
 
     @ocf.action(timeout="20s")
     def stop(self):
+        _need_root("stop")
         cfg = self.cfg
         from ocfkit.net import sender
 
@@ -618,6 +620,14 @@ class VirtualIP(ocf.ResourceAgent):
                           link.name, count - 1, pid)
         except OSError as exc:
             self.log.warning("could not announce %s on %s: %s", cfg.ip.text, link.name, exc)
+
+
+def _need_root(action):
+    """Like IPaddr2: changing addresses needs root (4 rather than a failure half-way)."""
+    import os
+
+    if os.geteuid() != 0:
+        raise ocf.ErrPerm(f"{action} must run as root")
 
 
 def _python():
