@@ -62,7 +62,7 @@ def test_address_options_reach_the_kernel(net, run):
     assert (info["prefixlen"], info["label"]) == (24, f"{a.nic}:web")
     assert info["broadcast"] == "198.51.100.0"
     assert info.get("noprefixroute") is True
-    assert info.get("deprecated") is True  # preferred_lft 0: never a source address
+    assert not info.get("deprecated")  # preferred_lft is for IPv6 only, as in IPaddr2
     assert run("monitor", params, **DEEP).rc == 0
     assert run("stop", params).rc == 0
 
@@ -71,6 +71,9 @@ def test_address_options_reach_the_kernel(net, run):
     assert run("start", six).rc == 0
     info = vip(a, VIP6)
     assert (info["prefixlen"], info.get("nodad"), info["preferred_life_time"]) == (80, True, 300)
+    assert run("stop", six).rc == 0
+    assert run("start", dict(six, preferred_lft="0")).rc == 0
+    assert vip(a, VIP6).get("deprecated") is True  # never chosen as a source address
     assert run("stop", six).rc == 0
 
 

@@ -157,13 +157,15 @@ def test_monitor_refreshes_arp_caches(net, run):
     assert run("stop", params).rc == 0
 
 
-def test_unsolicited_neighbour_advertisements(net, run):
+@pytest.mark.parametrize("background", ["false", "true"])
+def test_unsolicited_neighbour_advertisements(net, run, background):
     a, b = net.nodes["a"], net.nodes["b"]
     params = {"ip": VIP6, "cidr_netmask": "64", "nic": a.nic, "nodad": "true",
-              "arp_count": "3", "arp_interval": "50"}
+              "arp_count": "3", "arp_interval": "50", "arp_bg": background}
     with b.capture(ETH_P_IPV6) as cap:
         result = run("start", params)
         assert result.rc == 0, result.stderr
+        cap.frames(2.0, until=lambda frames: len(neighbour_adverts(frames, a.mac())) >= 3)
         found = neighbour_adverts(cap.frames(0.3), a.mac())
     assert len(found) == 3
     for advert in found:

@@ -149,10 +149,10 @@ class VirtualIP(ocf.ResourceAgent):
         longdesc="Add the address with the noprefixroute flag: the kernel does not create "
                  "a route for its network.")
     preferred_lft = String(
-        default="forever", shortdesc="Preferred lifetime (seconds or forever)",
-        longdesc="Preferred lifetime of the address, in seconds or 'forever'. 0 makes the "
-                 "address deprecated: it is not chosen as a source address for new "
-                 "connections (useful for IPv6 service addresses).")
+        default="forever", shortdesc="IPv6 preferred lifetime (seconds or forever)",
+        longdesc="Preferred lifetime of an IPv6 address, in seconds or 'forever'. 0 makes "
+                 "the address deprecated: it is not chosen as a source address for new "
+                 "connections. Like IPaddr2, it has no effect on IPv4 addresses.")
     check_link_status = _Boolean(
         default=True, reloadable=True, shortdesc="Treat a link without carrier as not running",
         longdesc="When the interface is down (administratively, or without carrier), "
@@ -380,6 +380,8 @@ class VirtualIP(ocf.ResourceAgent):
         else:
             problems.append(f"parameter 'preferred_lft': '{self.preferred_lft}' is not a "
                             f"number of seconds or 'forever'")
+        if family == AF_INET:
+            cfg.preferred = rtnl.INFINITY_LIFE_TIME  # IPaddr2 applies it to IPv6 only
 
         for name in ("arp_interval", "arp_count", "arp_count_refresh", "arp_bg",
                      "run_arping", "nodad", "noprefixroute", "check_link_status"):
