@@ -151,10 +151,9 @@ def python_version(root=ROOT):
 
 
 def package_version(version):
-    """PEP 440 to Debian/RPM: pre-releases sort before the release with '~'.
-
-    0.2.0 -> 0.2.0, 0.2.0rc1 -> 0.2.0~rc1, 0.2.0.dev3 -> 0.2.0~dev3, 0.2.0rc1.dev3 ->
-    0.2.0~rc1~dev3 (dpkg and rpm >= 4.10 both sort '~' before anything).
+    """PEP 440 to Debian/RPM, keeping PEP 440's order with '~' (sorts before anything,
+    in dpkg and rpm >= 4.10): 0.2.0.dev3 -> 0.2.0~~dev3 (before the alphas),
+    0.2.0rc1 -> 0.2.0~rc1, 0.2.0rc1.dev3 -> 0.2.0~rc1~dev3, 0.2.0 -> 0.2.0.
     """
     match = re.fullmatch(r"(\d+(?:\.\d+)*)(?:(a|b|rc)(\d+))?(?:\.dev(\d+))?", version)
     if not match:
@@ -164,7 +163,7 @@ def package_version(version):
     if pre:
         out += f"~{pre}{pre_n}"
     if dev is not None:
-        out += f"~dev{dev}"
+        out += f"~dev{dev}" if pre else f"~~dev{dev}"
     return out
 
 

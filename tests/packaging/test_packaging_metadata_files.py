@@ -1,0 +1,57 @@
+"""metadata/<Agent>.xml is committed and is exactly what the agent prints, so every
+change to an agent's metadata (what pcs and Pacemaker see) is a reviewed diff.
+
+Regenerate after changing a declaration:  ocfkit metadata agents/X > metadata/X.xml
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from ocfkit.testing import run_fence_agent, run_resource_agent
+from pkgbuild import ROOT, load_shipping
+
+
+def _launchers():
+    shipping = load_shipping()
+    return [path for directory in ("agents", "fence")
+            for path in shipping._launchers(ROOT, directory)]
+
+
+LAUNCHERS = _launchers()
+
+
+def _current_metadata(launcher):
+    if launcher.parent.name == "fence":
+        result = run_fence_agent(str(launcher), {"action": "metadata"})
+    else:
+        result = run_resource_agent(str(launcher), "meta-data")
+    assert result.rc == 0, f"{launcher.name}: rc {result.rc}: {result.stderr[-500:]}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS, ids=[p.name for p in LAUNCHERS])
+def test_committed_metadata_is_what_the_agent_prints(launcher):
+    rel = f"{launcher.parent.name}/{launcher.name}"
+    committed = ROOT / "metadata" / f"{launcher.name}.xml"
+    fix = f"run: ocfkit metadata {rel} > metadata/{launcher.name}.xml (and commit it)"
+    assert committed.exists(), f"metadata/{launcher.name}.xml is missing: {fix}"
+    assert _current_metadata(launcher) == committed.read_text(), \
+        f"{rel} prints other metadata than metadata/{launcher.name}.xml: review, then {fix}"
+
+
+def test_every_metadata_file_belongs_to_an_agent():
+    names = {launcher.name for launcher in LAUNCHERS}
+    tracked = _tracked_metadata()
+    orphans = sorted(name for name in tracked if Path(name).stem not in names)
+    assert not orphans, f"metadata without an agent (delete them): {orphans}"
+
+
+def _tracked_metadata():
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        return os.listdir(ROOT / "metadata")
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "metadata"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    return [os.path.basename(path) for path in listed if (ROOT / path).exists()]
