@@ -284,3 +284,18 @@ def test_background_sender_is_the_only_process(net, run, tmp_path):
     assert run("stop", params).rc == 0
     assert os.listdir(run.rsctmp) == [] or all(
         not name.endswith(".pid") for name in os.listdir(run.rsctmp))
+
+
+def test_start_replaces_an_address_that_failed_dad(net, run):
+    a, b = net.nodes["a"], net.nodes["b"]
+    b.ip("addr", "add", f"{VIP6}/64", "dev", b.nic, "nodad")
+    a.ip("addr", "add", f"{VIP6}/64", "dev", a.nic)
+    assert wait_for(lambda: vip(a, VIP6).get("dadfailed"))
+    b.ip("addr", "del", f"{VIP6}/64", "dev", b.nic)  # the other owner went away
+    params = {"ip": VIP6, "nic": a.nic, "arp_count": "1"}
+    result = run("start", params)
+    assert result.rc == 0, result.stderr
+    info = vip(a, VIP6)
+    assert not info.get("dadfailed") and not info.get("tentative")
+    assert run("monitor", params, **DEEP).rc == 0
+    assert run("stop", params).rc == 0

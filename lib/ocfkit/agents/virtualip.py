@@ -170,8 +170,16 @@ class VirtualIP(ocf.ResourceAgent):
                 raise ocf.ErrInstalled(f"{down}; not adding {cfg.ip.text} "
                                        f"(set check_link_status=false to add it anyway)")
             ours = self._on_link(nl, link)
+            for failed in [a for a in ours if a.dadfailed]:
+                self.log.warning("removing %s from %s: it failed duplicate address detection "
+                                 "earlier; adding it again", cfg.ip.text, link.name)
+                self._delete(nl, failed)
+                ours.remove(failed)
             if ours:
                 self._note_differences(ours)
+                if any(a.tentative for a in ours):
+                    with rtnl.Rtnl(groups=rtnl.RTMGRP_IPV6_IFADDR) as events:
+                        self._wait_dad(nl, link, events)
                 self.log.info("%s is already configured on %s", cfg.ip.text, link.name)
                 return
             elsewhere = [a for a in nl.find_address(cfg.ip.family, cfg.ip.packed)
@@ -197,7 +205,9 @@ class VirtualIP(ocf.ResourceAgent):
                 sender.stop(self.state_path("announce.pid"), self.env.instance,
                             self.deadline, self.log)
             except OSError as exc:
-                raise ocf.ErrGeneric(str(exc))
+                # Not worth fencing the node for: the sender stops by itself once the
+                # address is gone, which is what happens next.
+                self.log.warning("%s", exc)
             with rtnl.Rtnl() as nl:
                 if self.link is not None:
                     targets = self._on_link(nl, self.link)
@@ -257,7 +267,8 @@ class VirtualIP(ocf.ResourceAgent):
                 self.link = nl.link(cfg.nic)
                 if self.link is None and action in ("start", "validate-all"):
                     raise ocf.ErrArgs(f"interface {cfg.nic} does not exist on this node")
-                if self.link is not None and cfg.prefix is None:
+                if self.link is not None and cfg.prefix is None and (
+                        action in ("start", "validate-all") or self.env.depth >= 10):
                     cfg.prefix = self._derive(nl, action, self.link.index)
             else:
                 from ocfkit.net.routes import Unresolved, find_interface
@@ -281,8 +292,8 @@ class VirtualIP(ocf.ResourceAgent):
     def _derive(self, nl, action, index):
         """The prefix length for the address on link ``index``, from the routing table.
 
-        Only start and validate-all need it: monitor and stop recognise the address
-        whatever its prefix, and depth 10 compares the prefix only when it is known.
+        Start and validate-all need it; a depth-10 monitor compares it when it is
+        known. Depth-0 monitor and stop recognise the address whatever its prefix.
         """
         from ocfkit.net.routes import Unresolved, find_interface
 
