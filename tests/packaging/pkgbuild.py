@@ -1,144 +1,51 @@
-"""Build ocfkit's .deb and .rpm packages in a copy of the tree, and run commands that see
-only what the packages installed.
-
-The checkout is shared: builds happen in copies under a temporary directory, never in
-the checkout. The system interpreter has ocfkit installed *editable* from the checkout
-through /usr/local/lib/python3.X/dist-packages, which comes first on sys.path; builds
-and checks therefore run in a private mount namespace where every /usr/local site
-directory is covered by an empty read-only tmpfs. There a build cannot touch the shared
-install (pip once uninstalled it from under everyone), and an installed agent can only
-import what the packages put in /usr/lib/python3/dist-packages.
-"""
+"""Helpers of the packaging tests: the builds (packaging-tools/builds.py), commands run
+with only the installed packages visible, package contents, apt."""
 
 import importlib.util
 import io
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEM_PYTHON = "/usr/bin/python3"
-CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-q", "--no-install-recommends"]
 
 
-def load_shipping():
-    spec = importlib.util.spec_from_file_location(
-        "ocfkit_shipping", ROOT / "packaging-tools" / "shipping.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("ocfkit_shipping", module)
-    spec.loader.exec_module(module)
-    return module
+def _load_builds():
+    if "ocfkit_builds" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "ocfkit_builds", ROOT / "packaging-tools" / "builds.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["ocfkit_builds"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["ocfkit_builds"]
 
 
-def local_site_dirs():
-    """The /usr/local directories on the system interpreter's sys.path."""
-    out = subprocess.run([SYSTEM_PYTHON, "-I", "-c", "import sys; print('\\n'.join(sys.path))"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    return [path for path in out if path.startswith("/usr/local/") and os.path.isdir(path)]
-
-
-_ISOLATE = """set -e
-for dir in "$@"; do
-    [ "$dir" = -- ] && break
-    mount -t tmpfs -o ro,size=4k,mode=755 ocfkit-hidden "$dir"
-done
-while [ "$1" != -- ]; do shift; done
-shift
-exec "$@"
-"""
+builds = _load_builds()
+SYSTEM_PYTHON = builds.SYSTEM_PYTHON
+CLEAN_PATH = builds.CLEAN_PATH
+copy_tree = builds.copy_tree
+load_shipping = builds.load_shipping
+local_site_dirs = builds.local_site_dirs
+start_deb_build = builds.start_deb_build
+start_python_ipmi_build = builds.start_python_ipmi_build
+start_rpm_build = builds.start_rpm_build
+wait_all = builds.wait_all
 
 
 def isolated(argv, *, cwd=None, env=None, timeout=600, check=False, input=None):
     """Run ``argv`` with a clean environment and the /usr/local site directories hidden."""
     environment = {"PATH": CLEAN_PATH, "LC_ALL": "C.UTF-8", "HOME": "/root"}
     environment.update(env or {})
-    command = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-               _ISOLATE, "isolate", *local_site_dirs(), "--", *argv]
-    result = subprocess.run(command, cwd=cwd, env=environment, capture_output=True,
-                            text=True, timeout=timeout, input=input, check=False)
+    result = subprocess.run(builds.isolation_argv(argv), cwd=cwd, env=environment,
+                            capture_output=True, text=True, timeout=timeout, input=input,
+                            check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, argv))} failed ({result.returncode}):\n"
                              f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
-
-
-def copy_tree(dest):
-    """The checkout's tracked files (as they are on disk) in ``dest``."""
-    dest = Path(dest)
-    if (ROOT / ".git").exists():
-        listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True,
-                                check=True).stdout.decode().split("\0")
-        for rel in filter(None, listed):
-            source = ROOT / rel
-            if not source.exists() and not source.is_symlink():
-                continue  # deleted in the working tree, not yet committed
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / rel, follow_symlinks=False)
-    else:
-        shutil.copytree(ROOT, dest, symlinks=True, ignore=shutil.ignore_patterns(
-            "__pycache__", ".pytest_cache", ".ruff_cache", "build", "dist", "*.egg-info"))
-    return dest
-
-
-def spawn_isolated(argv, *, cwd, log, env=None):
-    """Start ``argv`` isolated in the background, output to ``log``; returns the Popen."""
-    environment = {"PATH": CLEAN_PATH, "LC_ALL": "C.UTF-8", "HOME": str(Path(log).parent)}
-    environment.update(env or {})
-    handle = open(log, "w")  # closed by wait_all
-    process = subprocess.Popen(
-        ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", _ISOLATE,
-         "isolate", *local_site_dirs(), "--", *argv],
-        cwd=cwd, env=environment, stdout=handle, stderr=subprocess.STDOUT)
-    process.log_handle, process.log_path, process.argv = handle, log, argv
-    return process
-
-
-def wait_all(processes, timeout=600):
-    failures = []
-    for process in processes:
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.log_handle.close()
-        if process.returncode != 0:
-            tail = Path(process.log_path).read_text()[-4000:]
-            failures.append(f"{' '.join(map(str, process.argv))} -> {process.returncode}\n{tail}")
-    if failures:
-        raise AssertionError("build failed:\n" + "\n\n".join(failures))
-
-
-def start_deb_build(src):
-    """dpkg-buildpackage -us -uc -b in ``src``; the .debs land in its parent."""
-    return spawn_isolated(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src,
-                          log=Path(src).parent / "dpkg-buildpackage.log")
-
-
-def start_rpm_build(src, topdir):
-    """rpmbuild -bb of rpm/ocfkit.spec from a tarball of ``src``."""
-    shipping = load_shipping()
-    version = shipping.package_version(shipping.python_version(Path(src)))
-    topdir = Path(topdir)
-    for sub in ("SOURCES", "tmp"):
-        (topdir / sub).mkdir(parents=True, exist_ok=True)
-    with tarfile.open(topdir / "SOURCES" / f"ocfkit-{version}.tar.gz", "w:gz") as tar:
-        tar.add(src, arcname=f"ocfkit-{version}")
-    return spawn_isolated([
-        "rpmbuild", "-bb", "--nodeps",  # Debian's rpm database knows no packages
-        "--define", f"_topdir {topdir}", "--define", f"_tmppath {topdir}/tmp",
-        # Debian's brp-compress uses bash's `read -d` under #!/bin/sh; run it with bash.
-        "--define", "__brp_compress bash /usr/lib/rpm/brp-compress /usr",
-        str(Path(src) / "rpm" / "ocfkit.spec")], cwd=topdir, log=topdir / "rpmbuild.log")
-
-
-def start_python_ipmi_build(out):
-    return spawn_isolated([str(ROOT / "packaging-tools" / "build-python-ipmi-deb"), str(out)],
-                          cwd=out, log=Path(out) / "build-python-ipmi-deb.log")
 
 
 def deb_paths(deb):
@@ -148,12 +55,6 @@ def deb_paths(deb):
     with tarfile.open(fileobj=io.BytesIO(listing)) as tar:
         return {("/" + member.name.lstrip("./")).rstrip("/") or "/": member.isdir()
                 for member in tar.getmembers()}
-
-
-def rpm_paths(rpm):
-    listing = subprocess.run(["rpm", "-qpl", str(rpm)], capture_output=True, text=True,
-                             check=True).stdout
-    return set(listing.split())
 
 
 def package_name(path):
