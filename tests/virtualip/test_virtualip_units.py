@@ -134,3 +134,33 @@ def test_sender_is_recognised_by_its_command_line_only(tmp_path, monkeypatch):
     pidfile = tmp_path / "pid"
     pidfile.write_text("11\n")
     assert sender.running(str(pidfile), "vip") is None
+
+
+@pytest.mark.parametrize("pidfds", [True, False], ids=["pidfd", "pid"])
+def test_sender_stop_signals_only_a_sender(tmp_path, monkeypatch, pidfds):
+    import subprocess
+    import sys
+
+    from ocfkit.deadline import Deadline
+
+    fake = tmp_path / "ocfkit" / "net" / "sender.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("import time\ntime.sleep(30)\n")
+    if not pidfds:
+        def no_pidfd(pid):
+            raise OSError(38, "Function not implemented")
+        monkeypatch.setattr("os.pidfd_open", no_pidfd)
+    pidfile = tmp_path / "pid"
+    mine = subprocess.Popen([sys.executable, "-IS", str(fake), "--instance=unit"])
+    other = subprocess.Popen([sys.executable, "-IS", str(fake), "--instance=another"])
+    try:
+        pidfile.write_text(f"{other.pid}\n")
+        assert sender.stop(str(pidfile), "unit", Deadline(5)) is False
+        assert other.poll() is None and not pidfile.exists()
+        pidfile.write_text(f"{mine.pid}\n")
+        assert sender.stop(str(pidfile), "unit", Deadline(5)) is True
+        assert mine.wait(timeout=5) == -15
+    finally:
+        for process in (mine, other):
+            process.kill()
+            process.wait()
