@@ -342,15 +342,25 @@ def packages(root=ROOT):
 
 
 # ---------------------------------------------------------------- generated text
+def _wrap(text, indent="", bullet_indent="  "):
+    """Wrapped at 78 columns so that no line starts with '.' (a control line in
+    debian/control) or '%' (a section or macro in a spec)."""
+    for width in range(78, 50, -1):
+        lines = textwrap.wrap(text, width, initial_indent=indent, break_on_hyphens=False,
+                              subsequent_indent=indent + (bullet_indent if
+                                                          text.startswith("* ") else ""))
+        if not any(line.lstrip().startswith((".", "%")) for line in lines):
+            return lines
+    raise ShippingError(f"cannot wrap description text: {text[:60]!r}")
+
+
 def _wrap_debian(description):
     out = []
     for paragraph in description.split("\n\n"):
         if out:
             out.append(" .")
         for line in paragraph.splitlines():
-            indent = "   " if line.startswith("* ") else " "
-            out += textwrap.wrap(line, 78, initial_indent=" ", subsequent_indent=indent,
-                                 break_on_hyphens=False)
+            out += _wrap(line, " ")
     return "\n".join(out)
 
 
@@ -407,8 +417,7 @@ def spec_block(pkgs):
         out.append(f"%description {flag}")
         for paragraph in pkg.description.split("\n\n"):
             for line in paragraph.splitlines():
-                out += textwrap.wrap(line, 78, subsequent_indent="  " if
-                                     line.startswith("* ") else "", break_on_hyphens=False)
+                out += [text.replace("%", "%%") for text in _wrap(line)]
             out.append("")
         out.append(f"%files {flag}")
         if pkg.name == LIB_PACKAGE:
