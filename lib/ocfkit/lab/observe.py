@@ -170,28 +170,60 @@ def _fraction(text):
     return float(match.group(1)) if match else 0.0
 
 
-LOG_RE = re.compile(r"^(\w{3} \d\d \d\d:\d\d:\d\d\.\d{3}) (\S+) pacemaker-controld.*"
-                    r"Result of (start|stop) operation for (\S+) on (\S+): (\S+)")
+STAMP_RE = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d{3}) (\S+) ")
+# (pattern, kind): kind gets the groups' meaning (node = the node the event is about).
+LOG_PATTERNS = (
+    (re.compile(r"pacemaker-controld.*Result of (?P<what>start|stop|monitor) operation for "
+                r"(?P<rsc>\S+) on (?P<node>\S+): (?P<detail>\S+)"), "resource"),
+    (re.compile(r"pacemaker-controld.*Requesting fencing \((?P<detail>\w+)\) of node "
+                r"(?P<node>\S+)"), "fence requested"),
+    (re.compile(r"pacemaker-fenced.*Operation '(?P<action>\w+)' targeting (?P<node>\S+) "
+                r"by (?P<by>\S+) for \S+: (?P<detail>.*?) \|"), "fence result"),
+)
 
 
 def pacemaker_events(lab, node, t0, resources=("vip", "webserver")):
-    """[(mono, node, "start"|"stop", resource, result)] from the node's pacemaker.log."""
+    """[(mono, about_node, kind, detail)] from ``node``'s pacemaker.log after ``t0``.
+
+    kind: "<rsc> start"/"<rsc> stop"/"<rsc> monitor" (detail: result; monitors only
+    when they fail), "fence requested" (action),
+    "fence result" (detail: e.g. "OK (complete)").
+    """
     path = power.local_path(node, "/var/log/pacemaker/pacemaker.log")
     year = time.localtime().tm_year
     found = []
     try:
         with open(path, errors="replace") as handle:
             for line in handle:
-                if "Result of" not in line:
+                if not ("Result of" in line or "fencing" in line or "targeting" in line):
                     continue
-                match = LOG_RE.match(line)
-                if not match or match.group(4) not in resources:
+                stamp = STAMP_RE.match(line)
+                if not stamp:
                     continue
-                stamp = datetime.strptime(f"{year} {match.group(1)}", "%Y %b %d %H:%M:%S.%f")
-                mono = mono_of_wall(stamp.timestamp())
-                if mono >= t0:
-                    found.append((mono, match.group(5), match.group(3), match.group(4),
-                                  match.group(6)))
+                for pattern, kind in LOG_PATTERNS:
+                    match = pattern.search(line)
+                    if not match:
+                        continue
+                    when = datetime.strptime(f"{year} {stamp.group(1)}",
+                                             "%Y %b %d %H:%M:%S.%f")
+                    mono = mono_of_wall(when.timestamp())
+                    if mono < t0:
+                        break
+                    groups = match.groupdict()
+                    if kind == "resource":
+                        if groups["rsc"] not in resources or (
+                                groups["what"] == "monitor"
+                                and groups["detail"] in ("ok", "Cancelled")):
+                            break
+                        found.append((mono, groups["node"], f"{groups['rsc']} {groups['what']}",
+                                      groups["detail"]))
+                    elif kind == "fence result":
+                        found.append((mono, groups["node"], kind,
+                                      f"{groups['action']} by {groups['by']}: "
+                                      f"{groups['detail']}"))
+                    else:
+                        found.append((mono, groups["node"], kind, groups["detail"]))
+                    break
     except OSError:
         pass
     return found
