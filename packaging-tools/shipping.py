@@ -94,7 +94,7 @@ class Item:
     manpage: str        # installed man page, relative to /
 
 
-def _launchers(root, directory):
+def launchers(root, directory):
     """Files in agents/ or fence/: in a git checkout the tracked ones only, so the
     generated packaging never depends on someone's uncommitted work in a shared tree."""
     if (root / ".git").exists():
@@ -111,14 +111,14 @@ def _launchers(root, directory):
 def discover(root=ROOT):
     """The agents and drivers to ship, found by the conventions above."""
     items = []
-    for source in _launchers(root, "agents"):
+    for source in launchers(root, "agents"):
         rel = f"agents/{source.name}"
         if rel in EXAMPLES:
             continue
         items.append(Item("ocf", source.name, rel, source.name.lower(), AGENTS_PACKAGE,
                           f"{OCF_DIR}/{source.name}",
                           f"usr/share/man/man7/ocf_{PROVIDER}_{source.name}.7"))
-    for source in _launchers(root, "fence"):
+    for source in launchers(root, "fence"):
         rel = f"fence/{source.name}"
         if rel in EXAMPLES:
             continue

@@ -24,7 +24,7 @@ from pkgbuild import (
     wait_all,
 )
 
-LOCK = "/run/lock/ocfkit-packaging-tests.lock"
+LOCK = ("/run/lock" if os.path.isdir("/run/lock") else "/tmp") + "/ocfkit-packaging-tests.lock"
 
 
 @dataclass

@@ -52,7 +52,7 @@ def test_unsupported_versions_are_refused(bad):
 def test_every_launcher_ships_or_is_an_example():
     shipped = {item.source for item in shipping.discover()}
     for directory in ("agents", "fence"):
-        for launcher in shipping._launchers(ROOT, directory):
+        for launcher in shipping.launchers(ROOT, directory):
             rel = f"{directory}/{launcher.name}"
             assert rel in shipped or rel in shipping.EXAMPLES, rel
     for example in shipping.EXAMPLES:

@@ -12,13 +12,13 @@ from ocfkit.testing import run_fence_agent, run_resource_agent
 from pkgbuild import ROOT, load_shipping
 
 
-def _launchers():
+def _tracked_launchers():
     shipping = load_shipping()
     return [path for directory in ("agents", "fence")
-            for path in shipping._launchers(ROOT, directory)]
+            for path in shipping.launchers(ROOT, directory)]
 
 
-LAUNCHERS = _launchers()
+LAUNCHERS = _tracked_launchers()
 
 
 def _current_metadata(launcher):
