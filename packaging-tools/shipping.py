@@ -424,7 +424,8 @@ def spec_block(pkgs):
             out += ["%license COPYING", "%doc README.md", "%{python3_sitelib}/ocfkit/",
                     "%{python3_sitelib}/ocfkit-%{version}.dist-info/"]
         if pkg.name == AGENTS_PACKAGE:
-            out.append(f"%dir /{OCF_DIR}")
+            # Co-owned with resource-agents/pacemaker, which this package does not require.
+            out += ["%dir /usr/lib/ocf", "%dir /usr/lib/ocf/resource.d", f"%dir /{OCF_DIR}"]
         out += _spec_paths(pkg)
         out.append("")
     return "\n".join(out).rstrip("\n")
