@@ -8,10 +8,11 @@ Conventions, so a new agent needs no packaging edit:
   /usr/sbin/fence_ocfkit_<x> and fence_ocfkit_<x>.8;
 - Python dependencies are the pyproject.toml extra named after the agent (<x> for a
   driver, the lower-case name for a resource agent), so ``pip install ocfkit[ipmi]`` and
-  the packages agree; the remaining extras (e.g. ``check``) are the library's
-  recommendations. Package descriptions come from the agents' own shortdesc/longdesc.
-Declared below: the examples (documentation, never installed as agents) and the programs
-an agent runs that are not Python packages.
+  the packages agree; TOOL_EXTRAS (``check``) are the ocfkit command's. Package
+  descriptions come from the agents' own shortdesc/longdesc.
+Declared below: the examples (documentation, never installed as agents), imports an
+agent can do without (weak dependencies) and programs it runs that are not Python
+packages.
 
 Commands (run from anywhere; paths are relative to the checkout):
   shipping.py update      rewrite the generated parts of debian/ and rpm/ocfkit.spec
