@@ -35,6 +35,7 @@ class Builds:
     old_version: str        # the "previous build" the upgrade starts from
     old_debs: list
     rpms: list
+    old_rpms: list
     python_ipmi_deb: Path   # packaging-tools/build-python-ipmi-deb's output
 
 
@@ -67,9 +68,11 @@ def package_builds(tmp_path_factory):
         subprocess.run([SYSTEM_PYTHON, "-I", "packaging-tools/shipping.py", *command],
                        cwd=old_src, check=True, capture_output=True)
     (base / "python-ipmi").mkdir()
-    # The RPM build tars the tree first, so it starts before the .deb build writes in it.
-    builds = [start_rpm_build(src, base / "rpm"), start_deb_build(src),
-              start_deb_build(old_src), start_python_ipmi_build(base / "python-ipmi")]
+    # The RPM builds tar their tree first, so they start before the .deb builds write in
+    # it. The previous build's RPMs prove the spec with a pre-release version (~~dev0).
+    builds = [start_rpm_build(src, base / "rpm"), start_rpm_build(old_src, base / "rpm-old"),
+              start_deb_build(src), start_deb_build(old_src),
+              start_python_ipmi_build(base / "python-ipmi")]
     wait_all(builds)
     return Builds(
         src=src, version=shipping.package_version(python_version),
@@ -77,6 +80,7 @@ def package_builds(tmp_path_factory):
         old_version=shipping.package_version(old_python_version),
         old_debs=sorted((base / "old").glob("*.deb")),
         rpms=sorted((base / "rpm" / "RPMS").glob("*/*.rpm")),
+        old_rpms=sorted((base / "rpm-old" / "RPMS").glob("*/*.rpm")),
         python_ipmi_deb=next((base / "python-ipmi").glob("python3-pyipmi_*.deb")))
 
 

@@ -47,9 +47,9 @@ def test_lintian_overrides_have_reasons():
 
 
 def test_rpmlint_finds_nothing(package_builds):
-    assert package_builds.rpms, "rpmbuild produced no RPM"
+    assert package_builds.rpms and package_builds.old_rpms, "rpmbuild produced no RPM"
     result = subprocess.run(["rpmlint", "-c", str(ROOT / "rpm" / "rpmlint.toml"),
-                             *map(str, package_builds.rpms)],
+                             *map(str, package_builds.rpms + package_builds.old_rpms)],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0 and " 0 errors, 0 warnings" in result.stdout, result.stdout
 
