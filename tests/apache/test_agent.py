@@ -125,6 +125,26 @@ def test_configuration_without_pid_file_gets_one_like_the_reference(make_site, r
             os.unlink(forced)
 
 
+def test_monitor_imports_nothing_heavy(apache_site, runner):
+    """With the default testregex a monitor needs neither re nor subprocess nor ssl."""
+    import subprocess
+
+    from ocfkit.testing import execd_environment
+
+    params = apache_site.params()
+    assert runner.ours("start", params).rc == 0
+    env = execd_environment(params, action="monitor", instance=runner.instance,
+                            interval_ms=10000, extra={"HA_RSCTMP": runner.rsctmp})
+    for _ in range(2):  # the first run fills the configuration cache
+        result = subprocess.run(["/usr/bin/python3", "-I", "-X", "importtime", OURS,
+                                 "monitor"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert imported & {"re", "subprocess", "ssl", "socket", "http.client", "shlex",
+                       "glob", "enum"} == set()
+
+
 # ------------------------------------------------------------ failures
 def test_syntax_error_is_not_configured_with_httpds_message(apache_site, runner):
     apache_site.write_config(extra="BogusDirective on")

@@ -37,7 +37,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # guard mod_status with <IfDefine STATUS>), FOREGROUND so httpd does not daemonize
 # and the PID we spawned is the master's.
 START_DEFINES = ("STATUS", "FOREGROUND")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class Apache(ocf.ResourceAgent):
@@ -138,7 +138,7 @@ class Apache(ocf.ResourceAgent):
             if master is not None:
                 self.log.info("%s is already running (PID %d)", self.binary_name, master)
                 return ocf.SUCCESS
-            self.reap_leftovers("before starting")
+            self.reap_leftovers("before starting", self.scanned)
             environ = self.server_environment()
             self.prepare_directories(environ)
             # No separate `httpd -t`: the server checks its configuration as it starts
@@ -154,7 +154,7 @@ class Apache(ocf.ResourceAgent):
     def monitor(self):
         master = self.find_master()
         if master is None:
-            leftovers = self.instance_processes()
+            leftovers = self.scanned
             if leftovers:
                 raise ocf.ErrGeneric(
                     f"{self.binary_name} master process is gone but {len(leftovers)} of its "
@@ -319,7 +319,7 @@ class Apache(ocf.ResourceAgent):
             facts, stamps = self.read_configuration()
             self.write_cache(key, stamps, facts)
         (self.pid_file, self.forced_pid_file, status_url, self.worker_limit,
-         self.error_log, self.listen_base) = facts
+         self.error_log, self.listen_base, self._server_environment) = facts
         from ocfkit.httpcheck import parse_url
 
         if self.status_url_param is not None:
@@ -337,7 +337,9 @@ class Apache(ocf.ResourceAgent):
     def read_configuration(self):
         from ocfkit.agents import apache_config
 
-        environ = _LazyEnvironment(self.server_environment)
+        # The env files run once per change of the files, then live in the cache:
+        # a start needs them, and the configuration may use their variables.
+        environ = self.server_environment()
         try:
             site = apache_config.read(
                 self.config_path, server_root=self.server_root,
@@ -349,10 +351,9 @@ class Apache(ocf.ResourceAgent):
         pid_file = site.pid_file or os.path.join(
             "/run", f"{self.binary_name}-{_safe(self.env.instance)}.pid")
         status_url, base = self.derive_status_url(site)
-        facts = (pid_file, forced, status_url, site.worker_limit, site.error_log, base)
-        watched = [self.config_path, *site.files, *site.watched_dirs]
-        if environ.loaded:
-            watched += self.envfile_list
+        facts = (pid_file, forced, status_url, site.worker_limit, site.error_log, base,
+                 environ)
+        watched = [self.config_path, *site.files, *site.watched_dirs, *self.envfile_list]
         return facts, _stamps(watched)
 
     def derive_status_url(self, site):
@@ -401,7 +402,9 @@ class Apache(ocf.ResourceAgent):
         try:
             path = self.state_path("site")
             temporary = f"{path}.{os.getpid()}"
-            with open(temporary, "wb") as handle:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                         0o600)  # it holds the environment httpd runs with
+            with open(fd, "wb") as handle:
                 marshal.dump((key, stamps, facts), handle)
             os.replace(temporary, path)
         except (OSError, ocf.OCFError) as exc:
@@ -452,12 +455,13 @@ class Apache(ocf.ResourceAgent):
         server runs even if its pid file was removed (or written elsewhere, as the
         reference agent does for configurations without PidFile).
         """
+        self.scanned = None
         pid = proc.pidfile_process(self.pid_file, names={self.binary_name})
         if pid is not None:
             argv = proc.cmdline(pid)
             if argv and self.uses_our_config(argv):
                 return pid
-        table = self.instance_processes()
+        table = self.scanned = self.instance_processes()
         masters = [pid for pid, (ppid, uid) in table.items() if uid == 0 and ppid not in table]
         if not masters:
             return None
@@ -478,10 +482,20 @@ class Apache(ocf.ResourceAgent):
             namespaces = _namespaces("self")
         except OSError:
             return found
+        binary = os.path.realpath(self.binary)
         for entry in entries:
             if not entry.isdigit():
                 continue
             pid = int(entry)
+            # /proc/PID/exe is one readlink, a third of the cost of reading cmdline
+            try:
+                exe = os.readlink(f"/proc/{entry}/exe")
+                if exe != binary and exe != binary + " (deleted)":
+                    continue
+            except PermissionError:
+                pass  # not root: the command line decides
+            except OSError:
+                continue  # gone, or a kernel thread
             argv = proc.cmdline(pid)
             if not argv or os.path.basename(argv[0]) != self.binary_name:
                 continue
@@ -492,8 +506,8 @@ class Apache(ocf.ResourceAgent):
                 found[pid] = info
         return found
 
-    def reap_leftovers(self, when):
-        leftovers = self.instance_processes()
+    def reap_leftovers(self, when, scanned=None):
+        leftovers = self.instance_processes() if scanned is None else scanned
         if not leftovers:
             return
         self.log.warning("killing %d leftover %s processes %s", len(leftovers),
@@ -553,7 +567,7 @@ class Apache(ocf.ResourceAgent):
         ready_by = ocf.Deadline(total - min(5.0, total * 0.2))
         waiter = _StartWaiter(self, pid, start_log)
         try:
-            if ready_by.poll(waiter.ready, interval=0.005, max_interval=0.1):
+            if ready_by.poll(waiter.ready, interval=0.002, max_interval=0.05):
                 self.log.info("%s started (PID %d) in %.3fs", self.binary_name, pid,
                               self.deadline.elapsed())
                 return ocf.SUCCESS
@@ -580,7 +594,7 @@ class Apache(ocf.ResourceAgent):
     def shut_down(self):
         master = self.find_master()
         if master is None:
-            self.reap_leftovers("although the master is gone")
+            self.reap_leftovers("although the master is gone", self.scanned)
             self.log.info("%s (%s) is not running", self.binary_name, self.config_path)
             return ocf.SUCCESS
         # Graceful: SIGWINCH lets workers finish their requests (as `apachectl
@@ -607,7 +621,6 @@ class Apache(ocf.ResourceAgent):
             raise ocf.ErrGeneric(f"{self.binary_name} processes {_pids(still)} survive SIGKILL")
         if proc.read_pidfile(self.pid_file) == master:
             _remove(self.pid_file)  # httpd removes it on a clean exit, not when killed
-        _remove(self.state_path("site"))  # the next probe may be after a reinstall
         self.log.info("%s stopped in %.3fs", self.binary_name, self.deadline.elapsed())
         return ocf.SUCCESS
 
@@ -761,29 +774,6 @@ class _CheckFailed(ocf.ErrGeneric):
     def __init__(self, reason, answered=False):
         super().__init__(reason)
         self.answered = answered
-
-
-class _LazyEnvironment:
-    """A mapping that runs the env files only when the configuration needs a variable."""
-
-    def __init__(self, load):
-        self._load = load
-        self._data = None
-
-    @property
-    def loaded(self):
-        return self._data is not None
-
-    def _get(self):
-        if self._data is None:
-            self._data = self._load()
-        return self._data
-
-    def __contains__(self, key):
-        return key in self._get()
-
-    def __getitem__(self, key):
-        return self._get()[key]
 
 
 # ------------------------------------------------------------------- helpers
