@@ -262,7 +262,7 @@ class Drills:
                     result.event(entry["mono"], node.name, f"BMC power {entry['action']}",
                                  entry.get("result", ""))
             for mono, about, kind, detail in observe.pacemaker_events(self.lab, node, t0 - 1):
-                # Resource results are logged where they ran; fence lines by many nodes.
+                # Resource lines are logged where they ran; fence lines by many nodes.
                 if kind.startswith(("vip", "webserver")) and about != node.name:
                     continue
                 if kind.startswith("fence") and any(
@@ -395,6 +395,10 @@ class Drills:
     def drill_kill_apache(self, result):
         src = self.active()
         result.from_node = result.to_node = src.name
+        # Strike right after a monitor has fetched the status page (it shows in Apache's
+        # access log), so every run waits the same full interval for the next monitor:
+        # runs and agent sets stay comparable instead of depending on the moment.
+        self.after_monitor(src)
         pids = self.apache_pids(src)
         if not pids:
             raise LabError(f"no Apache process found on {src.name}")
@@ -426,6 +430,28 @@ class Drills:
                      f"{len(result.fence_events)} fence events")
         self.run(src, ["pcs", "resource", "cleanup", "webserver"], show=True, check=False)
         result.ok = all(result.checks.values())
+
+    def after_monitor(self, node, timeout=30.0):
+        log = power.local_path(node, "/var/log/apache2/access.log")
+
+        def size():
+            try:
+                return os.path.getsize(log)
+            except OSError:
+                return 0
+
+        def status_line_since(offset):
+            try:
+                with open(log, "rb") as handle:
+                    handle.seek(offset)
+                    return b"server-status" in handle.read()
+            except OSError:
+                return False
+
+        start = size()
+        if not Deadline(timeout).poll(lambda: status_line_since(start), interval=0.02,
+                                      max_interval=0.05):
+            self.say(f"no monitor request seen in {node.name}'s access log: striking anyway")
 
     def _recovered(self, t0, node):
         records = self.client.since(t0)

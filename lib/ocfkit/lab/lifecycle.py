@@ -114,17 +114,20 @@ def locked(name):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
+            fd = None
             raise LabError(f"another 'ocfkit lab' command is working on lab {name}") from None
         yield
-        # A lab that is gone leaves nothing behind, not even its lock or an empty root.
-        if not os.path.exists(f"{STATE_ROOT}/{name}"):
-            os.unlink(path)
-            try:
-                os.rmdir(STATE_ROOT)
-            except OSError:
-                pass
     finally:
-        os.close(fd)
+        if fd is not None:
+            # A lab that is gone leaves nothing behind, not even its lock or an empty root.
+            if not os.path.exists(f"{STATE_ROOT}/{name}"):
+                try:
+                    os.unlink(path)
+                    os.rmdir(STATE_ROOT)
+                except OSError:
+                    pass
+            os.close(fd)
 
 
 def password_hash(password):

@@ -175,6 +175,8 @@ STAMP_RE = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d{3}) (\S+) ")
 LOG_PATTERNS = (
     (re.compile(r"pacemaker-controld.*Result of (?P<what>start|stop|monitor) operation for "
                 r"(?P<rsc>\S+) on (?P<node>\S+): (?P<detail>\S+)"), "resource"),
+    (re.compile(r"pacemaker-controld.*Requesting local execution of (?P<what>start|stop) "
+                r"operation for (?P<rsc>\S+) on (?P<node>\S+)"), "resource requested"),
     (re.compile(r"pacemaker-controld.*Requesting fencing \((?P<detail>\w+)\) of node "
                 r"(?P<node>\S+)"), "fence requested"),
     (re.compile(r"pacemaker-fenced.*Operation '(?P<action>\w+)' targeting (?P<node>\S+) "
@@ -186,7 +188,8 @@ def pacemaker_events(lab, node, t0, resources=("vip", "webserver")):
     """[(mono, about_node, kind, detail)] from ``node``'s pacemaker.log after ``t0``.
 
     kind: "<rsc> start"/"<rsc> stop"/"<rsc> monitor" (detail: result; monitors only
-    when they fail), "fence requested" (action),
+    when they fail), "<rsc> start requested"/"<rsc> stop requested" (the agent is run),
+    "fence requested" (action),
     "fence result" (detail: e.g. "OK (complete)").
     """
     path = power.local_path(node, "/var/log/pacemaker/pacemaker.log")
@@ -195,7 +198,8 @@ def pacemaker_events(lab, node, t0, resources=("vip", "webserver")):
     try:
         with open(path, errors="replace") as handle:
             for line in handle:
-                if not ("Result of" in line or "fencing" in line or "targeting" in line):
+                if not ("Result of" in line or "fencing" in line or "targeting" in line
+                        or "local execution" in line):
                     continue
                 stamp = STAMP_RE.match(line)
                 if not stamp:
@@ -217,6 +221,11 @@ def pacemaker_events(lab, node, t0, resources=("vip", "webserver")):
                             break
                         found.append((mono, groups["node"], f"{groups['rsc']} {groups['what']}",
                                       groups["detail"]))
+                    elif kind == "resource requested":
+                        if groups["rsc"] not in resources:
+                            break
+                        found.append((mono, groups["node"],
+                                      f"{groups['rsc']} {groups['what']} requested", ""))
                     elif kind == "fence result":
                         found.append((mono, groups["node"], kind,
                                       f"{groups['action']} by {groups['by']}: "
