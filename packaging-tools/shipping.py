@@ -15,13 +15,14 @@ agent can do without (weak dependencies) and programs it runs that are not Pytho
 packages.
 
 Commands (run from anywhere; paths are relative to the checkout):
-  shipping.py update      rewrite the generated parts of debian/ and rpm/ocfkit.spec
+  shipping.py update      rewrite metadata/*.xml and the generated parts of debian/ and
+                          rpm/ocfkit.spec (run it after changing any agent; review the diff)
   shipping.py check       fail if those are stale or versions disagree (debian/rules, tests)
   shipping.py stage DEST  install launchers, examples and generated, linted man pages in DEST
   shipping.py version     print the package version derived from lib/ocfkit/__init__.py
   shipping.py bump VERSION MESSAGE
                           set a new version in lib/ocfkit/__init__.py, debian/changelog
-                          and the spec (then regenerate metadata/ and run update)
+                          and the spec (then run update)
 """
 
 import os
@@ -423,7 +424,7 @@ def spec_block(pkgs):
         out.append(f"%files {flag}")
         if pkg.name == LIB_PACKAGE:
             out += ["%license COPYING", "%doc README.md", "%{python3_sitelib}/ocfkit/",
-                    "%{python3_sitelib}/ocfkit-%{version}.dist-info/"]
+                    "%{python3_sitelib}/ocfkit-*.dist-info/"]
         if pkg.name == AGENTS_PACKAGE:
             # Co-owned with resource-agents/pacemaker, which this package does not require.
             out += ["%dir /usr/lib/ocf", "%dir /usr/lib/ocf/resource.d", f"%dir /{OCF_DIR}"]
@@ -467,11 +468,31 @@ def expected_files(root=ROOT):
                   flags=re.M)
     spec = _replace_block(spec, spec_main_requires(pkgs), "rpm/ocfkit.spec", " (requires)")
     out["rpm/ocfkit.spec"] = _replace_block(spec, spec_block(pkgs), "rpm/ocfkit.spec")
+    out.update(metadata_files(root))
+    return out
+
+
+def metadata_files(root=ROOT):
+    """metadata/<name>.xml of every launcher, examples included: what ``ocfkit metadata``
+    prints, committed so that each change of an agent's metadata is a reviewed diff."""
+    import_ocfkit(root)
+    from ocfkit.fence.agent import FenceAgent
+    from ocfkit.loader import load_agent_class
+
+    out = {}
+    for launcher in launchers(root, "agents") + launchers(root, "fence"):
+        cls = load_agent_class(str(launcher))
+        if issubclass(cls, FenceAgent):
+            from ocfkit.fence.metadata import to_xml
+        else:
+            from ocfkit.ocf.metadata import to_xml
+        out[f"metadata/{launcher.name}.xml"] = to_xml(cls)
     return out
 
 
 def stale_files(root=ROOT):
-    """Generated .install files of packages that no longer exist."""
+    """Generated .install files of packages that no longer exist (metadata/*.xml of removed
+    agents: test_packaging_metadata_files names them)."""
     wanted = set(expected_files(root))
     return [f"debian/{p.name}" for p in sorted((root / "debian").glob("*.install"))
             if f"debian/{p.name}" not in wanted
@@ -484,7 +505,8 @@ def problems(root=ROOT):
     for rel, content in expected_files(root).items():
         path = root / rel
         if not path.exists() or path.read_text() != content:
-            out.append(f"{rel} is out of date: run packaging-tools/shipping.py update")
+            out.append(f"{rel} is out of date: run packaging-tools/shipping.py update "
+                       "and review the diff")
     for rel in stale_files(root):
         out.append(f"{rel} belongs to no package: run packaging-tools/shipping.py update")
     version = package_version(python_version(root))

@@ -1,7 +1,8 @@
 """metadata/<Agent>.xml is committed and is exactly what the agent prints, so every
 change to an agent's metadata (what pcs and Pacemaker see) is a reviewed diff.
 
-Regenerate after changing a declaration:  ocfkit metadata agents/X > metadata/X.xml
+Regenerate after changing an agent: packaging-tools/shipping.py update (or
+ocfkit metadata agents/X > metadata/X.xml), then review the diff.
 """
 
 import os
@@ -34,7 +35,7 @@ def _current_metadata(launcher):
 def test_committed_metadata_is_what_the_agent_prints(launcher):
     rel = f"{launcher.parent.name}/{launcher.name}"
     committed = ROOT / "metadata" / f"{launcher.name}.xml"
-    fix = f"run: ocfkit metadata {rel} > metadata/{launcher.name}.xml (and commit it)"
+    fix = "run packaging-tools/shipping.py update, review and commit the diff"
     assert committed.exists(), f"metadata/{launcher.name}.xml is missing: {fix}"
     assert _current_metadata(launcher) == committed.read_text(), \
         f"{rel} prints other metadata than metadata/{launcher.name}.xml: review, then {fix}"
