@@ -106,8 +106,11 @@ class BmcSession:
                 raise FenceError(self._final(last, deadline, what))
             if self.session is None:
                 self._login(deadline)
+            started = time.monotonic()
             try:
-                return operation(self.session, deadline, SESSION_SENDS)
+                result = operation(self.session, deadline, SESSION_SENDS)
+                self.debug("%s: %s (%.3fs)", what, result, time.monotonic() - started)
+                return result
             except errors.SessionLost as exc:
                 self.debug("%s: session lost (%s); logging in again", what, exc)
                 self.session = None  # its BMC side is gone: nothing to close
@@ -135,7 +138,7 @@ class BmcSession:
 
     def power(self, action):
         """Chassis Control: ``off``, ``on`` or ``cycle``."""
-        self.call(f"power {action}", lambda s, d, n: s.chassis_control(action, d, n))
+        self.call(f"power {action}", lambda s, d, n: s.chassis_control(action, d, n) or "sent")
 
 
 def _more_telling(previous, current):

@@ -197,7 +197,7 @@ class LanPlusSession:
         self.managed_id = 0
         self.sequence = 0
         self.rq_seq = 0
-        self.tag = 0
+        self.tag = os.urandom(1)[0]  # a late answer to an earlier login must not match
 
     @property
     def established(self):
@@ -301,12 +301,18 @@ class LanPlusSession:
                    max_sends=0):
         packet = _presession(request_type, request)
 
+        console_id = struct.pack("<I", self.console_id)
+
         def accept(data):
             split = _split(data)
             if split is None or split[0] & 0x3F != response_type or split[1] != 0:
                 return None
             payload = split[2]
             if len(payload) < 2 or payload[0] != tag:
+                return None
+            # every set-up answer carries our session ID at 4..8, unless it is a short
+            # error answer (some BMCs truncate those)
+            if len(payload) >= 8 and payload[4:8] != console_id:
                 return None
             return payload
 
