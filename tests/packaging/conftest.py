@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pkgbuild import (
+    ROOT,
     SYSTEM_PYTHON,
     apt,
     copy_tree,
@@ -36,6 +37,7 @@ class Builds:
     old_debs: list
     rpms: list
     old_rpms: list
+    parent_before: set      # what the checkout's parent held before the builds
     python_ipmi_deb: Path   # packaging-tools/build-python-ipmi-deb's output
 
 
@@ -56,6 +58,7 @@ def package_builds(tmp_path_factory):
     one version earlier (the previous build the upgrade test starts from)."""
     _require_tools()
     shipping = load_shipping()
+    parent_before = set(ROOT.parent.iterdir())
     base = tmp_path_factory.mktemp("packages")
     src = copy_tree(base / "new" / "ocfkit")
     old_src = copy_tree(base / "old" / "ocfkit")
@@ -81,6 +84,7 @@ def package_builds(tmp_path_factory):
         old_debs=sorted((base / "old").glob("*.deb")),
         rpms=sorted((base / "rpm" / "RPMS").glob("*/*.rpm")),
         old_rpms=sorted((base / "rpm-old" / "RPMS").glob("*/*.rpm")),
+        parent_before=parent_before,
         python_ipmi_deb=next((base / "python-ipmi").glob("python3-pyipmi_*.deb")))
 
 

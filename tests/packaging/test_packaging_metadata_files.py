@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from ocfkit.testing import run_fence_agent, run_resource_agent
+from ocfkit.testing import EXECD_BASE, execd_environment, run
 from pkgbuild import ROOT, load_shipping
 
 
@@ -22,11 +22,19 @@ def _tracked_launchers():
 LAUNCHERS = _tracked_launchers()
 
 
+# The launcher run as its first line would, but with this tree's lib/ first on sys.path:
+# the metadata of *this* tree, wherever the editable install points.
+_RUN = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv.pop(0); "
+        "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
 def _current_metadata(launcher):
+    python = ["/usr/bin/python3", "-I", "-c", _RUN, str(ROOT / "lib"), str(launcher)]
     if launcher.parent.name == "fence":
-        result = run_fence_agent(str(launcher), {"action": "metadata"})
+        result = run(python + ["-o", "metadata"], {"PATH": EXECD_BASE["PATH"], "LC_ALL": "C"})
     else:
-        result = run_resource_agent(str(launcher), "meta-data")
+        result = run(python + ["meta-data"], execd_environment(action="meta-data",
+                                                               agent_type=launcher.name))
     assert result.rc == 0, f"{launcher.name}: rc {result.rc}: {result.stderr[-500:]}"
     return result.stdout
 
