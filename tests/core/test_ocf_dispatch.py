@@ -377,7 +377,7 @@ def test_notify_variables_as_a_structure():
 
 
 def test_notify_tolerates_unpaired_lists():
-    from ocfkit.ocf.environment import Notify
+    from ocfkit.ocf.notify import Notify
 
     notify = Notify({"OCF_RESKEY_CRM_meta_notify_stop_resource": "a:0 a:1",
                      "OCF_RESKEY_CRM_meta_notify_stop_uname": "n1"})

@@ -12,7 +12,6 @@
 See docs/writing-agents.md.
 """
 
-from ocfkit.deadline import Deadline
 from ocfkit.ocf.actions import action
 from ocfkit.ocf.agent import ResourceAgent
 from ocfkit.ocf.codes import (
@@ -60,3 +59,12 @@ __all__ = [
     "FailedPromoted", "IPAddress", "Integer", "NotRunning", "OCFError", "OCFExit", "Param",
     "Path", "Port", "ResourceAgent", "Select", "String", "action",
 ]
+
+
+def __getattr__(name):
+    # Imported on first use: a monitor that needs no deadline does not pay for the module.
+    if name == "Deadline":
+        from ocfkit.deadline import Deadline
+
+        return Deadline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,13 +12,16 @@ code. An unexpected exception is an ``ERR_GENERIC`` with a one-line reason, neve
 traceback on stderr (the traceback goes to the debug log). Only meta-data writes to
 stdout: during every other action ``sys.stdout`` is stderr, so a stray ``print()``
 cannot corrupt what Pacemaker parses.
+
+Start-up cost is part of the contract (a monitor runs every few seconds): the logger,
+the deadline and the secrets registry are created on first use, so a monitor that
+succeeds silently never imports ocfkit.log or ocfkit.deadline.
 """
 
 import os
 import sys
+import time
 
-from ocfkit.deadline import Deadline
-from ocfkit.log import Log, Secrets
 from ocfkit.ocf import codes
 from ocfkit.ocf.actions import ActionSpec, action, collect_actions
 from ocfkit.ocf.codes import OCFError, OCFExit
@@ -90,6 +93,17 @@ class ResourceAgent:
         (how pcs calls validate-all).
         """
 
+    # ------------------------------------------------ per-invocation context
+    @property
+    def log(self):
+        """The logger of this invocation (``ocf_log`` routing, secrets masked)."""
+        return self._invocation.log
+
+    @property
+    def deadline(self):
+        """The time this action may still take: Pacemaker's timeout minus a safety margin."""
+        return self._invocation.deadline
+
     # ------------------------------------------------------- built-in actions
     @action(timeout="5s")
     def meta_data(self):
@@ -153,11 +167,10 @@ class ResourceAgent:
         if stderr is not None:
             sys.stderr = stderr
         invocation = _Invocation(cls, list(args), environ)
-        invocation.secrets.activate()
         try:
             return int(invocation.run())
         finally:
-            invocation.secrets.deactivate()
+            invocation.release()
             sys.stdout, sys.stderr = real_stdout, real_stderr
 
     @classmethod
@@ -184,10 +197,49 @@ class _Invocation:
         self.cls = cls
         self.args = args
         self.environ = environ
-        self.secrets = Secrets()
-        self.log = None
+        self.env = None
+        self._secrets = None
+        self._log = None
+        self._deadline = None
+
+    # Created on first use: see the module docstring.
+    @property
+    def secrets(self):
+        if self._secrets is None:
+            from ocfkit.log import Secrets
+
+            self._secrets = Secrets().activate()
+        return self._secrets
+
+    def mask(self, text):
+        return self._secrets.mask(text) if self._secrets else str(text)
+
+    def release(self):
+        if self._secrets is not None:
+            self._secrets.deactivate()
+
+    @property
+    def log(self):
+        if self._log is None:
+            from ocfkit.log import Log
+
+            instance = self.env.instance if self.env else "default"
+            self._log = Log(f"{self.cls.agent_name}({instance})[{os.getpid()}]",
+                            self.environ, self.secrets)
+        return self._log
+
+    @property
+    def deadline(self):
+        if self._deadline is None:
+            from ocfkit.deadline import Deadline
+
+            timeout = self.env.timeout
+            self._deadline = Deadline(timeout - min(timeout * _SAFETY_SHARE, _SAFETY_MAX),
+                                      start=self.started)
+        return self._deadline
 
     def run(self):
+        self.started = time.monotonic()
         try:
             return self._run()
         except Exception as exc:  # noqa: BLE001 - a library bug still owes an exit code
@@ -212,13 +264,10 @@ class _Invocation:
             return codes.ERR_UNIMPLEMENTED
         method_name, specs = cls._actions[name]
         depths = [s.depth for s in specs if s.depth is not None]
-        env = Environment(self.environ, name, depths or (0,), specs[0].timeout)
+        self.env = env = Environment(self.environ, name, depths or (0,), specs[0].timeout)
         agent = cls.__new__(cls)
         agent.env = env
-        agent.log = self.log = Log(
-            f"{cls.agent_name}({env.instance})[{os.getpid()}]", self.environ, self.secrets)
-        safety = min(env.timeout * _SAFETY_SHARE, _SAFETY_MAX)
-        agent.deadline = Deadline(env.timeout - safety)
+        agent._invocation = self
         agent._stdout = sys.stdout
         if name == "meta-data":
             return self._call(agent, name, method_name)
@@ -242,7 +291,8 @@ class _Invocation:
         for param in cls._params.values():
             if param.secret:
                 for key in (param.name, *param.aliases):
-                    self.secrets.add(environ.get(RESKEY + key))
+                    if environ.get(RESKEY + key):
+                        self.secrets.add(environ[RESKEY + key])
         values, missing, problems = {}, [], []
         for param in cls._params.values():
             text = environ.get(RESKEY + param.name)
@@ -284,7 +334,7 @@ class _Invocation:
     # ------------------------------------------------------------- outcomes
     def _invalid(self, env, code, reason):
         """Contract A5: the safe answer for each action when validation fails."""
-        reason = self.secrets.mask(reason)
+        reason = self.mask(reason)
         action = env.action
         if action == "stop":
             self.log.warning("%s; nothing can be running, so stop succeeds", reason)
@@ -321,7 +371,7 @@ class _Invocation:
                 except (TypeError, ValueError):
                     code = codes.ERR_GENERIC
                     reason = f"{name} returned {result!r}, which is not an OCF exit code"
-        reason = self.secrets.mask(reason)
+        reason = self.mask(reason)
         return self._outcome(env, name, code, reason)
 
     def _outcome(self, env, name, code, reason):
@@ -353,9 +403,9 @@ class _Invocation:
     def _reason(self, reason):
         """One ``ocf-exit-reason:`` line on stderr (Pacemaker keeps the last one) + error log."""
         line = " ".join(str(reason).split())  # one line, whatever the message held
-        line = self.secrets.mask(line)
+        line = self.mask(line)
         prefix = self.environ.get("OCF_EXIT_REASON_PREFIX") or EXIT_REASON_PREFIX
-        if self.log is not None and not self.log.writes_stderr:
+        if self.env is not None and not self.log.writes_stderr:
             self.log.error("%s", line)
         try:
             sys.stderr.write(f"{prefix}{line}\n")
@@ -364,7 +414,7 @@ class _Invocation:
             pass
 
     def _debug_traceback(self):
-        if self.log is not None and self.log.debug_enabled:
+        if self.env is not None and self.log.debug_enabled:
             import traceback
 
             for line in traceback.format_exc().rstrip().splitlines():

@@ -1,4 +1,7 @@
-"""What Pacemaker tells a resource agent through its environment (contract A6, A7, A8)."""
+"""What Pacemaker tells a resource agent through its environment (contract A6, A8).
+
+Clone notifications (A7) are in ``ocfkit.ocf.notify``, loaded by ``Environment.notify``.
+"""
 
 from ocfkit.params import parse_duration
 
@@ -17,46 +20,6 @@ def _ms(text):
         return int(parse_duration(text) * 1000)
     except ValueError:
         return None
-
-
-class Notify:
-    """Clone notification variables as a structure.
-
-    ``start``, ``stop``, ``active``, ``promote``, ``demote``, ``promoted``, ``unpromoted``
-    are lists of ``(resource, uname)`` pairs; ``inactive`` a list of resources;
-    ``all_unames`` a list of node names. Legacy ``master``/``slave`` names are folded
-    into ``promoted``/``unpromoted``.
-    """
-
-    KINDS = ("start", "stop", "active", "promote", "demote", "promoted", "unpromoted")
-    LEGACY = {"promoted": "master", "unpromoted": "slave"}
-
-    def __init__(self, environ):
-        def words(key):
-            return (environ.get(META + "notify_" + key) or "").split()
-
-        self.type = environ.get(META + "notify_type") or None
-        self.operation = environ.get(META + "notify_operation") or None
-        for kind in self.KINDS:
-            resources, unames = words(kind + "_resource"), words(kind + "_uname")
-            legacy = self.LEGACY.get(kind)
-            if legacy and not resources:
-                resources, unames = words(legacy + "_resource"), words(legacy + "_uname")
-            unames += [None] * (len(resources) - len(unames))
-            setattr(self, kind, list(zip(resources, unames)))
-        self.inactive = words("inactive_resource")
-        self.all_unames = words("all_uname")
-
-    @property
-    def is_pre(self):
-        return self.type == "pre"
-
-    @property
-    def is_post(self):
-        return self.type == "post"
-
-    def __repr__(self):
-        return f"<Notify {self.type}-{self.operation}>"
 
 
 class Environment:
@@ -128,6 +91,9 @@ class Environment:
 
     @property
     def notify(self):
+        """Clone notification variables as a ``Notify`` (only notify actions need it)."""
+        from ocfkit.ocf.notify import Notify
+
         return Notify(self.environ)
 
     @property
