@@ -109,15 +109,16 @@ def _r(value, digits=2):
 def outage(records, t0, expect_node):
     """(outage_s, failed, total, longest_gap_s) for client records after ``t0``.
 
-    The outage ends with the first good page from ``expect_node`` after which no
-    request failed; ``None`` if that never happened.
+    The outage ends with the first good page from ``expect_node`` (a name or a set of
+    names) after which no request failed; ``None`` if that never happened.
     """
+    expected = {expect_node} if isinstance(expect_node, str) else set(expect_node)
     window = sorted((r for r in records if r["start"] >= t0), key=lambda r: r["start"])
     failed = [r for r in window if not r["ok"]]
     last_fail = max((r["start"] for r in failed), default=None)
     end = None
     for record in sorted(window, key=lambda r: r["end"]):
-        if record["ok"] and record["node"] == expect_node and (
+        if record["ok"] and record["node"] in expected and (
                 last_fail is None or record["start"] > last_fail):
             end = record["end"]
             break
@@ -188,6 +189,15 @@ class Drills:
     def wait_page(self, node, t0, timeout):
         return self.client.wait_for(lambda r: r["ok"] and r["node"] == node.name, timeout,
                                     t0=t0)
+
+    def wait_takeover(self, src, t0, timeout):
+        """Wait for a good page from any node but ``src``; that node, or LabError."""
+        record = self.client.wait_for(lambda r: r["ok"] and r["node"] != src.name, timeout,
+                                      t0=t0)
+        if record is None:
+            raise LabError(f"no other node served the page within {timeout:.0f}s of the "
+                           f"fault on {src.name}")
+        return self.lab.node(record["node"])
 
     def mark(self, result, node, kind, detail=""):
         now = time.monotonic()
@@ -332,14 +342,14 @@ class Drills:
 
     def drill_stop(self, result):
         src = self.active()
-        dst = self.other(src)
-        result.from_node, result.to_node = src.name, dst.name
+        admin = self.other(src)
+        result.from_node = src.name
         result.t0 = self.mark(result, src, "fault", "pcs cluster stop")
-        self.run(dst, ["pcs", "cluster", "stop", src.name], timeout=300)
+        self.run(admin, ["pcs", "cluster", "stop", src.name], timeout=300)
         self.mark(result, src, "stop", "cluster stack stopped")
-        if self.wait_page(dst, result.t0, 60) is None:
-            raise LabError(f"{dst.name} never served the page after the stop")
-        self.run(dst, ["pcs", "cluster", "start", src.name], timeout=120)
+        dst = self.wait_takeover(src, result.t0, 60)
+        result.to_node = dst.name
+        self.run(admin, ["pcs", "cluster", "start", src.name], timeout=120)
         self.mark(result, src, "start", "pcs cluster start")
         self.rejoin(result, src)
         story.wait_idle(self.lab, self.shell)
@@ -351,12 +361,11 @@ class Drills:
     def drill_cable(self, result):
         lab = self.lab
         src = self.active()
-        dst = self.other(src)
-        result.from_node, result.to_node = src.name, dst.name
+        result.from_node = src.name
         result.t0 = self.mark(result, src, "fault", "cable pulled")
         netns.set_cable(lab, src, False)
-        if self.wait_page(dst, result.t0, 120) is None:
-            raise LabError(f"{dst.name} never served the page after the cable pull")
+        dst = self.wait_takeover(src, result.t0, 120)
+        result.to_node = dst.name
         took = time.monotonic() - result.t0
         self.say(f"{dst.name} serves after {took:.1f}s")
         offs = [e for e in bmc.journal(lab, src)
