@@ -212,6 +212,52 @@ def test_killed_master_with_workers_left_is_a_failure(apache_site, runner):
     assert apache_site.processes() == []
 
 
+def test_pid_file_removed_while_running(apache_site, runner):
+    params = apache_site.params()
+    assert runner.ours("start", params).rc == 0
+    master = apache_site.master_pid()
+    os.unlink(apache_site.pid_file)
+    result = runner.ours("monitor", params, **RECURRING)
+    assert result.rc == 0 and f"master process PID {master}" in result.stderr
+    assert runner.reference("monitor", params).rc == 7             # would start a second one
+    assert runner.ours("start", params).rc == 0                     # already running
+    assert runner.ours("stop", params).rc == 0
+    assert apache_site.processes() == []
+
+
+def test_pid_file_naming_another_process(apache_site, runner):
+    """A stale pid file whose PID now belongs to another program (PID reuse)."""
+    import subprocess
+
+    params = apache_site.params()
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        with open(apache_site.pid_file, "w") as handle:
+            handle.write(f"{other.pid}\n")
+        assert runner.ours("monitor", params).rc == 7
+        assert runner.ours("monitor", params, **RECURRING).rc == 7
+        # The reference sees /proc/PID and fetches the status page of a stopped server.
+        assert runner.reference("monitor", params, **RECURRING).rc == 1
+        assert runner.ours("stop", params).rc == 0
+        assert other.poll() is None                                  # never signalled
+        assert runner.ours("start", params).rc == 0
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_port_parameter_moves_the_derived_url(apache_site, runner):
+    from fixtures.apache import free_port
+
+    assert runner.ours("start", apache_site.params()).rc == 0
+    elsewhere = apache_site.params(port=free_port())
+    result = runner.ours("monitor", elsewhere, **RECURRING)
+    assert_clean_failure(result, 1, "connection refused")
+    assert runner.reference("monitor", elsewhere, **RECURRING).rc == 0   # ignores port
+    same = apache_site.params(port=apache_site.port, client="curl")   # client: ignored
+    assert runner.ours("monitor", same, **RECURRING).rc == 0
+
+
 def test_status_page_answering_500(apache_site, runner):
     params = apache_site.params(statusurl=apache_site.url("/cgi/fail.cgi"))
     assert runner.ours("start", apache_site.params()).rc == 0
@@ -324,6 +370,11 @@ def test_depth_10_with_testurl(apache_site, runner):
     assert runner.reference("monitor", wrong, check_level=10, **RECURRING).rc == 1
     # level 0 ignores the test URL
     assert runner.ours("monitor", wrong, **RECURRING).rc == 0
+    # level 10 includes level 0 for us; the reference checks only the test URL
+    broken_status = apache_site.params(testurl="/hello.txt", testregex10="hello",
+                                       testregex="not on the status page")
+    assert runner.ours("monitor", broken_status, check_level=10, **RECURRING).rc == 1
+    assert runner.reference("monitor", broken_status, check_level=10, **RECURRING).rc == 0
 
 
 def test_depth_10_test_file_with_basic_auth_never_shows_the_password(make_site, runner,
@@ -349,6 +400,9 @@ def test_depth_10_test_file_with_basic_auth_never_shows_the_password(make_site, 
         assert AUTH_PASSWORD not in result.stderr
         if code:
             assert "HTTP 401" in result.exit_reason
+    # The reference ignores testname and always runs the first test.
+    wrongpw = site.params(testconffile=str(tests), testname="wrongpw")
+    assert runner.reference("monitor", wrongpw, check_level=10, **RECURRING).rc == 0
     missing = site.params(testconffile=str(tests), testname="nope")
     assert_clean_failure(runner.ours("monitor", missing, check_level=10, **RECURRING), 1,
                          "no test named 'nope'")

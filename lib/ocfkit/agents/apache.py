@@ -139,6 +139,11 @@ class Apache(ocf.ResourceAgent):
                 self.log.info("%s is already running (PID %d)", self.binary_name, master)
                 return ocf.SUCCESS
             self.reap_leftovers("before starting", self.scanned)
+            if os.path.exists(self.pid_file):
+                # httpd refuses to start ("already running") while its pid file names a
+                # live process, even an unrelated one that reused the PID.
+                self.log.info("removing stale pid file %s", self.pid_file)
+                _remove(self.pid_file)
             environ = self.server_environment()
             self.prepare_directories(environ)
             # No separate `httpd -t`: the server checks its configuration as it starts
@@ -567,7 +572,7 @@ class Apache(ocf.ResourceAgent):
         ready_by = ocf.Deadline(total - min(5.0, total * 0.2))
         waiter = _StartWaiter(self, pid, start_log)
         try:
-            if ready_by.poll(waiter.ready, interval=0.002, max_interval=0.05):
+            if ready_by.poll(waiter.ready, interval=0.001, max_interval=0.05):
                 self.log.info("%s started (PID %d) in %.3fs", self.binary_name, pid,
                               self.deadline.elapsed())
                 return ocf.SUCCESS
@@ -725,15 +730,18 @@ class _StartWaiter:
             hint = f"; see {agent.error_log}" if agent.error_log else ""
             raise _StartFailed(f"{agent.binary_name} exited during start ({status})"
                                + (f": {output}" if output else hint))
-        if proc.read_pidfile(agent.pid_file) != self.pid:
-            self.last_failure = f"pid file {agent.pid_file} not written yet"
-            return False
+        # The check first: once httpd listens, the connection waits in the kernel's
+        # backlog until a worker answers, so readiness is seen the moment it happens.
         try:
             agent.check_status(agent.deadline.within(2.0), self.pid)
         except _CheckFailed as exc:
             if exc.answered:  # the server works and says no: waiting will not change it
                 raise _StartFailed(exc.reason) from None
             self.last_failure = exc.reason
+            return False
+        if proc.read_pidfile(agent.pid_file) != self.pid:  # written before it serves
+            self.last_failure = (f"the status page answers but {agent.pid_file} does not "
+                                 f"name PID {self.pid}")
             return False
         return True  # answering (perhaps busy: that is for monitor to report)
 
