@@ -60,7 +60,8 @@ def test_hosts_file_resolves_every_box_including_qnetd():
 def test_boot_delay_outlasts_token_and_consensus(nodes):
     # lab-notes trap 1: a fenced node must not be back before the survivors noticed.
     lab = Lab("okl", nodes)
-    assert lifecycle.boot_delay(lab) > lab.token_ms * 2.2 / 1000
+    assert lab.runtime_token_ms == 3000 + 650 * (nodes - 2)
+    assert lifecycle.boot_delay(lab) > lab.runtime_token_ms * 2.2 / 1000
 
 
 def rec(start, ok, node=None, end=None):

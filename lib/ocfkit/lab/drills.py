@@ -75,6 +75,7 @@ class Result:
         self.from_node = None
         self.to_node = None
         self.fence_s = None
+        self.outage_from = None
 
     def check(self, name, passed, detail=""):
         self.checks[name] = bool(passed)
@@ -89,6 +90,7 @@ class Result:
         return {
             "name": self.name, "title": self.title, "agents": self.agents, "ok": self.ok,
             "skipped": self.skipped, "outage_s": _r(self.outage_s),
+            "outage_from_s": _r((self.outage_from or t0) - t0),
             "failed_requests": self.failed_requests, "requests": self.requests,
             "longest_gap_s": _r(self.longest_gap_s), "dual_vip": self.dual_vip,
             "dual_vip_observations": [[_r(t - t0), nodes]
@@ -255,6 +257,7 @@ class Drills:
         """
         t0 = result.t0
         start = t0 if outage_from is None else outage_from
+        result.outage_from = start
         result.t_end = time.monotonic()
         result.outage_s, _failed, _total, result.longest_gap_s = \
             outage(self.client.since(start), start, expect.name)

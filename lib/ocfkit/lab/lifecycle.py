@@ -173,7 +173,7 @@ def build(lab, progress, agent_set):
 def boot_delay(lab):
     """Seconds a node powered on by its BMC waits before starting the cluster stack:
     longer than the survivors' token + consensus (1.2 x token), plus a margin."""
-    return round(lab.token_ms * 2.2 / 1000 + 2.0, 1)
+    return round(lab.runtime_token_ms * 2.2 / 1000 + 2.0, 1)
 
 
 def _write_secret(path, value):

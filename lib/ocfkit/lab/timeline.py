@@ -6,18 +6,21 @@ plotting library: the lab must not pull matplotlib onto a cluster test machine.
 
 from xml.sax.saxutils import escape
 
-WIDTH = 1100
+WIDTH = 1200
 LEFT = 90
-RIGHT = 30
-ROW = 26
-PANEL_TOP = 46
+RIGHT = 150
+ROW = 58
+PANEL_TOP = 84
 COLOURS = {
     "fault": "#d62728", "fence": "#9467bd", "BMC": "#8c564b", "stop": "#7f7f7f",
     "start": "#2ca02c", "VIP up": "#1f77b4", "VIP down": "#17becf",
-    "first good response": "#ff7f0e", "rejoin": "#bcbd22", "other": "#444444",
+    "first good response": "#ff7f0e", "rejoin": "#bcbd22", "repair": "#e377c2",
+    "other": "#444444",
 }
 LEGEND = ("fault", "fence", "BMC", "stop", "start", "VIP up", "VIP down",
-          "first good response", "rejoin")
+          "first good response", "repair", "rejoin", "other")
+# Drawn last, so that they stay visible where dots pile up.
+ON_TOP = ("fault", "first good response")
 
 
 def _colour(kind):
@@ -31,8 +34,10 @@ def _colour(kind):
         return COLOURS["stop"]
     if kind.endswith(" start") or kind == "start":
         return COLOURS["start"]
-    if kind == "fault" or "cable" in kind:
+    if kind == "fault":
         return COLOURS["fault"]
+    if "back" in kind:
+        return COLOURS["repair"]
     return COLOURS["other"]
 
 
@@ -74,12 +79,14 @@ def render(drills, title="ocfkit lab"):
                          f'text-anchor="middle">{tick:g}s</text>')
             tick += step
         if drill.get("outage_s") is not None:
-            x0 = LEFT
-            x1 = LEFT + drill["outage_s"] * scale
+            begin = drill.get("outage_from_s") or 0.0
+            x0 = LEFT + begin * scale
+            x1 = x0 + drill["outage_s"] * scale
             parts.append(f'<rect x="{x0}" y="{PANEL_TOP - 14}" width="{max(x1 - x0, 1):.1f}" '
                          f'height="{ROW * len(nodes) + 4}" fill="#ffdddd" opacity="0.5">'
                          f'<title>outage {drill["outage_s"]} s</title></rect>')
-        for event in drill["events"]:
+        events = sorted(drill["events"], key=lambda e: e["kind"] in ON_TOP)
+        for event in events:
             x = LEFT + max(event["t"], 0.0) * scale
             row = rows[event["node"]]
             colour = _colour(event["kind"])
@@ -87,6 +94,10 @@ def render(drills, title="ocfkit lab"):
                 f": {event['detail']}" if event.get("detail") else "")
             parts.append(f'<circle cx="{x:.1f}" cy="{row}" r="5" fill="{colour}">'
                          f'<title>{escape(event["node"])} {escape(label)}</title></circle>')
+            # A slanted caption, so that events close in time stay readable.
+            parts.append(f'<text x="{x + 2:.1f}" y="{row - 8}" font-size="9" fill="{colour}" '
+                         f'transform="rotate(-35 {x + 2:.1f} {row - 8})">'
+                         f'{escape(event["kind"])}</text>')
         parts.append("</g>")
         y += height
     legend_y = y + 10
