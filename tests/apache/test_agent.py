@@ -504,3 +504,25 @@ def test_debian_layout_is_found_and_read(runner):
     assert "/etc/apache2/apache2.conf" in result.stderr
     assert "pid file /var/run/apache2/apache2.pid" in result.stderr
     assert "/server-status" in result.stderr
+
+
+# ------------------------------------------------------------ ocfkit check
+def test_ocfkit_check_passes(apache_site):
+    """The project's contract checker, lifecycle included, on a real site."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "ocfkit", "check", "-o",
+            f"configfile={apache_site.config_path}", "-o", "httpd=/usr/sbin/apache2", OURS]
+    checker = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        output, _ = checker.communicate(timeout=180)
+    finally:
+        for suffix in ("site", "lock"):  # the checker's resource instance is check-<its PID>
+            path = f"/run/resource-agents/ocfkit-Apache-ocfkit-check-{checker.pid}.{suffix}"
+            if os.path.exists(path):
+                os.unlink(path)
+    assert checker.returncode == 0, output
+    assert "0 rules broken" in output
+    assert apache_site.processes() == []
