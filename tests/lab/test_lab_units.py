@@ -242,3 +242,36 @@ def test_poller_counts_pages_and_failures_on_loopback():
     records = [json.loads(line) for line in out.splitlines()]
     assert records and not any(r["ok"] for r in records)
     assert {r["error"] for r in records} == {"ECONNREFUSED"}
+
+
+def test_missing_packages_are_named_with_the_fix(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(lifecycle, "_which",
+                        lambda name: None if name in ("pcs", "ipmi_sim") else "/bin/true")
+    with pytest.raises(LabError) as info:
+        lifecycle.preflight(Lab("okltest"))
+    message = str(info.value)
+    assert "missing packages: openipmi pcs" in message
+    assert "scripts/install-deps" in message
+
+
+def test_not_root_is_refused_before_anything(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError, match="needs root"):
+        lifecycle.preflight(Lab("okltest"))
+
+
+def test_unknown_agent_set_is_refused():
+    from ocfkit.lab import agents
+
+    with pytest.raises(LabError, match="--agents"):
+        agents.agent_set("mine")
+
+
+def test_cli_without_root_says_so_in_one_line(monkeypatch, capsys):
+    from ocfkit.lab import cli
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert cli.main(["down"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs root" in err

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -161,6 +162,10 @@ def cmd_demo(args, progress):
     return run_demo(args, progress)
 
 
+def _terminate(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "demo": cmd_demo,
             "shell": cmd_shell}
 
@@ -173,6 +178,9 @@ def main(argv=None):
         parser.print_help(sys.stderr)
         return 2
     progress = Progress()
+    # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so that a half-built lab is
+    # torn down instead of being left running.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces, mounts, daemons): "
@@ -184,3 +192,5 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("ocfkit lab: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
