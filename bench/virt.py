@@ -14,6 +14,8 @@ fence_xvm; reboot <= 1.0x fence_xvm's, with the state verified.
 
 import argparse
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 
@@ -56,6 +58,33 @@ def main():
                 daemon.stop()
             namespace.delete()
             libvirtd.stop()
+
+
+def peak_rss_mb(command, runs=7):
+    """Median peak RSS of ``command`` under GNU time (itself ~2 MB).
+
+    The harness's RSS column cannot be used for this: its child is forked from the
+    benchmark process, and the kernel's peak RSS keeps what that fork held before exec.
+    """
+    argv = ["/usr/bin/time", "-f", "%M", *command.argv]
+    if command.netns:
+        argv = ["ip", "netns", "exec", command.netns, *argv]
+    samples = []
+    for _ in range(runs):
+        if command.before:
+            command.before()
+        result = subprocess.run(argv, input=command.stdin, env=command.env,
+                                capture_output=True, check=False)
+        samples.append(int(result.stderr.split()[-1]) / 1024)
+    return statistics.median(samples)
+
+
+def print_rss(pairs):
+    print("\n| operation | ours peak RSS MB | ref peak RSS MB | ratio |\n|---|---|---|---|")
+    for ours, ref in pairs:
+        mine, theirs = peak_rss_mb(ours), peak_rss_mb(ref)
+        print(f"| {ours.label} vs {ref.label} | {mine:.1f} | {theirs:.1f} | "
+              f"{mine / theirs:.2f}× |")
 
 
 def write_fake_ssh(tmp, uri):
@@ -117,6 +146,7 @@ def run(runs, libvirtd, namespace, key, tcp, ssh):
     running()
     print("Medians; the machine is shared, so single numbers are noisy.\n")
     print_table(rows)
+    print_rss(pairs[:2])
     targets = {"fence_ocfkit_virt libvirt status": 0.2,
                "fence_ocfkit_virt fence_virt multicast status": 5.0,
                "fence_ocfkit_virt fence_virt multicast reboot": 1.0}

@@ -1,38 +1,15 @@
 """Fixtures of the Redfish driver tests: a real libvirtd (test driver) behind real
 sushy-emulator instances (HTTPS with a test CA, basic auth), and fence-agents'
-fence_redfish as the reference.
+fence_redfish as the reference. Helpers the tests import live in redfish_helpers.py.
 
 Two emulators share the libvirtd: ``multi`` serves every domain as a system, ``single``
 serves okx-a only (a BMC with one system, where systems_uri may be left unset).
 """
 
-import os
-
 import pytest
 from fixtures.libvirtd import Libvirtd
-from fixtures.sushy import PASSWORD, USER, Sushy
-from ocfkit.testing import run
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-AGENT = os.path.join(ROOT, "fence", "fence_ocfkit_redfish")
-REFERENCE = "/usr/sbin/fence_redfish"
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
-       "PCMK_service": "pacemaker-fenced"}
-DOMAINS = {"okx-a": True, "okx-b": False, "okx-c": True}
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-
-
-def stdin_of(options):
-    return "".join(f"{key}={value}\n" for key, value in options.items()
-                   if value is not None).encode()
-
-
-def fence(options, *, path=AGENT, timeout=60, raw=None, env=None):
-    """Run a fence agent as pacemaker-fenced does: no arguments, options on stdin."""
-    environment = dict(ENV, **(env or {}))
-    return run([path], environment, stdin=raw if raw is not None else stdin_of(options),
-               timeout=timeout)
+from fixtures.sushy import Sushy
+from redfish_helpers import DOMAINS
 
 
 @pytest.fixture(scope="session")
@@ -76,26 +53,3 @@ def plain_emulators(request):
             request.getfixturevalue(name).control()
 
 
-def system_uri(libvirtd, name):
-    return f"/redfish/v1/Systems/{libvirtd.uuids[name]}"
-
-
-def options(emulator, libvirtd=None, name=None, **extra):
-    """Options for ours: verification on, with the test CA."""
-    opts = {"ip": emulator.ip, "ipport": emulator.port, "username": USER,
-            "password": PASSWORD, "ssl_ca_bundle": emulator.ca_file}
-    if name is not None:
-        opts["systems_uri"] = system_uri(libvirtd, name)
-    opts.update(extra)
-    return opts
-
-
-def reference_options(emulator, libvirtd=None, name=None, **extra):
-    """Options for fence_redfish; it verifies TLS through requests' REQUESTS_CA_BUNDLE."""
-    opts = options(emulator, libvirtd, name, **extra)
-    opts.pop("ssl_ca_bundle", None)
-    return opts
-
-
-def reference(emulator, opts, **kw):
-    return fence(opts, path=REFERENCE, env={"REQUESTS_CA_BUNDLE": emulator.ca_file}, **kw)

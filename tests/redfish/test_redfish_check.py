@@ -4,9 +4,9 @@ lifecycle included (off, on, reboot with status after each), with sessions and w
 import subprocess
 
 import pytest
-from conftest import AGENT, options
+from redfish_helpers import AGENT, needs_root, options
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_root, pytest.mark.slow]
 
 
 def check(opts, warnings=0):

@@ -5,11 +5,11 @@ left open on the BMC."""
 import socket
 
 import pytest
-from conftest import fence, options
 from fixtures.libvirtd import Libvirtd
 from fixtures.sushy import PASSWORD, Sushy
+from redfish_helpers import fence, needs_root, options
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_root, pytest.mark.slow]
 
 
 def one_line(result):
@@ -134,3 +134,9 @@ def test_session_refused_falls_back_to_basic_auth(domains, multi):
     assert fence(options(multi, domains, "okx-a", action="status")).rc == 0
     assert ("GET", f"/redfish/v1/Systems/{domains.uuids['okx-a']}", "basic") in \
         multi.requests()
+
+
+def test_monitor_fails_when_the_system_is_ambiguous(domains, multi, single):
+    line = one_line(fence(options(multi, action="monitor")))
+    assert "the service has 3 systems: set systems_uri" in line
+    assert fence(options(single, action="monitor")).rc == 0

@@ -9,9 +9,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import AGENT, fence, options
+from redfish_helpers import AGENT, fence, needs_root, options
 
 FENCE_RNG = "/usr/share/cluster/relaxng/metadata.rng"
+
+pytestmark = needs_root
 
 
 def refused(result, *fragments):

@@ -9,9 +9,9 @@ requests' REQUESTS_CA_BUNDLE, ours through ssl_ca_bundle).
 import socket
 
 import pytest
-from conftest import fence, options, reference, reference_options, system_uri
+from redfish_helpers import fence, needs_root, options, reference, reference_options, system_uri
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_root, pytest.mark.slow]
 
 
 # (label, action, domain given as systems_uri or None, state before, extra options,

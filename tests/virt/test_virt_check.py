@@ -4,9 +4,9 @@ with its lifecycle (off, on, reboot with status after each) against the real dae
 import subprocess
 
 import pytest
-from conftest import AGENT
+from virt_helpers import AGENT, needs_root
 
-pytestmark = [pytest.mark.slow, pytest.mark.netns]
+pytestmark = [needs_root, pytest.mark.slow, pytest.mark.netns]
 
 
 def check(*options, netns=None):

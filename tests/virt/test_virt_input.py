@@ -13,9 +13,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import AGENT, fence
+from virt_helpers import AGENT, fence, needs_root
 
 FENCE_RNG = "/usr/share/cluster/relaxng/metadata.rng"
+
+pytestmark = needs_root
 
 
 @pytest.fixture
@@ -94,8 +96,8 @@ def test_key_unreadable_by_the_user_running_the_agent(trap, tmp_path):
     secret.write_bytes(os.urandom(32))
     secret.chmod(0o600)
     os.chmod(tmp_path, 0o755)
-    from conftest import ENV, stdin_of
     from ocfkit.testing import run
+    from virt_helpers import ENV, stdin_of
 
     argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", AGENT]
     result = run(argv, ENV, stdin=stdin_of(virt_tcp(trap, key_file=str(secret))))
@@ -171,8 +173,8 @@ def test_odd_domain_names_are_refused_before_anything_is_sent(trap, key, plug, e
 
 
 def test_control_characters_in_plug_on_the_command_line(trap):
-    from conftest import ENV
     from ocfkit.testing import run
+    from virt_helpers import ENV
 
     result = run([AGENT, "-o", "status", "--uri", trap.uri, "-n", "okx\na"], ENV)
     assert_refused(result, "control characters")

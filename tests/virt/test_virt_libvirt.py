@@ -10,10 +10,10 @@ import threading
 import time
 
 import pytest
-from conftest import fence, make_fake_ssh
 from fixtures.libvirtd import Libvirtd
+from virt_helpers import fence, make_fake_ssh, needs_root
 
-pytestmark = pytest.mark.slow
+pytestmark = [needs_root, pytest.mark.slow]
 
 
 def ours(libvirtd, action, plug=None, **extra):

@@ -13,6 +13,7 @@ urllib3 is imported only when an action talks to the BMC.
 
 from ocfkit import fence
 from ocfkit.deadline import Deadline
+from ocfkit.drivers import import_dependency
 from ocfkit.fence import std
 
 _TRANSITIONAL = ("PoweringOn", "PoweringOff")
@@ -216,9 +217,8 @@ class _Client:
     """
 
     def __init__(self, agent):
-        import urllib3
-
-        self.urllib3 = urllib3
+        urllib3 = self.urllib3 = import_dependency("urllib3",
+                                                   "urllib3 (package python3-urllib3)")
         self.agent, self.log = agent, agent.log
         self.origin = agent._origin
         host, port = agent._host.strip("[]"), agent._port

@@ -18,6 +18,7 @@ import os
 
 from ocfkit import fence
 from ocfkit.deadline import Deadline
+from ocfkit.drivers import import_dependency
 from ocfkit.fence import std
 
 _VIR_DOMAIN_SHUTOFF = 5
@@ -284,8 +285,7 @@ class _Libvirt:
     """
 
     def __init__(self, uri, timeout, log):
-        import libvirt
-
+        libvirt = import_dependency("libvirt", "libvirt-python (package python3-libvirt)")
         self.libvirt, self.uri, self.timeout, self.log = libvirt, uri, timeout, log
         # libvirt prints every error to stderr by default; we report them ourselves.
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
