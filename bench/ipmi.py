@@ -41,6 +41,28 @@ def run_once(agent, options, timeout=120):
     return process.returncode, time.monotonic() - start, process.stderr.decode(errors="replace")
 
 
+def peak_rss_mb(agent, options, runs=7):
+    """Median peak RSS of the agent (and the children it waited for), in MB.
+
+    posix_spawn, not fork: a forked child's peak RSS would include the copy of this
+    benchmark process it was before exec (the harness's RSS column has that floor).
+    """
+    peaks = []
+    for _ in range(runs):
+        read, write = os.pipe()
+        os.write(write, fence_stdin(options))
+        os.close(write)
+        actions = [(os.POSIX_SPAWN_DUP2, read, 0),
+                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
+        pid = os.posix_spawn(agent, [agent], ENV, file_actions=actions)
+        os.close(read)
+        _, _, usage = os.wait4(pid, 0)
+        peaks.append(usage.ru_maxrss / 1024)
+    peaks.sort()
+    return peaks[len(peaks) // 2]
+
+
 def pair(label, sim, action, expect):
     stdin = fence_stdin(sim.options(action=action))
     return (Command(f"fence_ocfkit_ipmi {label}", [OURS], env=ENV, stdin=stdin,
@@ -88,6 +110,13 @@ def main():
                 ratio = row["ratio"]
                 print(f"{row['ours']}: wall {ratio['wall_ms']:.2f}x, CPU "
                       f"{ratio['cpu_ms']:.2f}x, RSS {ratio['maxrss_mb']:.2f}x")
+
+            print()
+            for action in ("status", "reboot"):
+                ours = peak_rss_mb(OURS, sim.options(action=action))
+                ref = peak_rss_mb(REFERENCE, sim.options(action=action), runs=3)
+                print(f"peak RSS (posix_spawn), {action}: ours {ours:.1f} MB, fence_ipmilan "
+                      f"{ref:.1f} MB, ratio {ours / ref:.2f}x")
 
             sim.clear_journal()
             rc, wall, _ = run_once(OURS, sim.options(action="reboot"))
