@@ -151,6 +151,18 @@ def test_ipmi_v15(sim):
     assert result.rc == 1 and "wrong password" in result.stderr
 
 
+def test_ipv6_bmc(tmp_path):
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    with IpmiSim(tmp_path / "bmc", host="::1") as sim:
+        assert run(sim.options(action="reboot")).rc == 0
+        assert sim.transitions() == [("on", "off"), ("off", "on")]
+        result = run(sim.options(action="status", lanplus="0"))
+        assert result.rc == 1 and "IPv4" in result.stderr, result
+
+
 def test_privilege_levels(sim):
     assert run(sim.options(OPERATOR, action="off", privlvl="operator")).rc == 0
     assert run(sim.options(VIEWER, action="status", privlvl="user")).rc == 2

@@ -74,6 +74,9 @@ class IpmiLan(fence.FenceAgent):
                 why = " (no authentication: refused on purpose)" if self.cipher == 0 else ""
                 raise fence.FenceError(f"option 'cipher': cipher suite {self.cipher} is not "
                                        f"supported{why}; use one of {supported}")
+        elif ":" in self.address:
+            raise fence.FenceError("lanplus=0 (IPMI v1.5, through python-ipmi) supports "
+                                   "IPv4 addresses and host names only")
         limit = 20 if self.lanplus else 16
         if len((self.password or "").encode("utf-8")) > limit:
             raise fence.FenceError(f"the password is longer than {limit} bytes, the IPMI "
