@@ -6,7 +6,8 @@ Routing, as ocf-shellfuncs' ``ha_log``/``ha_debug`` do it:
 - ``HA_LOGFILE``: appended to that file;
 - neither: stderr (pacemaker-execd logs an agent's stderr at info);
 - ``HA_DEBUGLOG``: every line is appended there too (unless it is ``HA_LOGFILE``);
-- debug lines only when ``HA_debug`` is true; they go to syslog and ``HA_DEBUGLOG``,
+- debug lines only when ``HA_debug`` (or ``OCF_TRACE_RA``, set by ``crm_resource -VV``)
+  is true; they go to syslog and ``HA_DEBUGLOG``,
   or to stderr when neither is configured (never to ``HA_LOGFILE``).
 
 Every line carries the tag ``<agent>(<instance>)[<pid>]``. Any secret value the
@@ -110,8 +111,9 @@ class Log:
         self.tag = tag
         self.secrets = secrets if secrets is not None else Secrets()
         self._stderr = stderr
-        self.debug_enabled = verbose or is_true(environ.get("HA_debug")) or is_true(
-            environ.get("HA_DEBUG"))
+        # OCF_TRACE_RA is how `crm_resource -VV` asks an agent for a trace.
+        self.debug_enabled = verbose or any(is_true(environ.get(name)) for name in (
+            "HA_debug", "HA_DEBUG", "OCF_TRACE_RA"))
         self._datefmt = environ.get("HA_DATEFMT") or "%b %d %T "
         self._logfile = environ.get("HA_LOGFILE") or None
         debuglog = environ.get("HA_DEBUGLOG") or None

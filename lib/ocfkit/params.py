@@ -66,7 +66,9 @@ class Param:
     Common to both agent kinds: ``default``, ``required``, ``shortdesc``, ``longdesc``,
     ``secret`` (never logged, masked everywhere), ``aliases`` (old names still accepted,
     shown as deprecated in metadata), ``deprecated`` (a reason string: this parameter
-    itself is deprecated), ``name`` (when the parameter's name is not a Python identifier).
+    itself is deprecated), ``replaced_with`` (with ``deprecated``: the parameter to use
+    instead, when it is not simply a new name for this one - for that, use ``aliases`` on
+    the new parameter), ``name`` (when the parameter's name is not a Python identifier).
     Resource agents only: ``unique_group``, ``reloadable``.
     Fence agents only: ``short`` (one-letter option), ``long`` (``--long-name``, default
     derived from the name), ``metavar`` (what ``getopt mixed`` shows).
@@ -76,7 +78,7 @@ class Param:
     fence_type = "string"
 
     def __init__(self, *, default=None, required=False, shortdesc="", longdesc="",
-                 secret=False, aliases=(), deprecated=None, name=None,
+                 secret=False, aliases=(), deprecated=None, replaced_with=None, name=None,
                  unique_group=None, reloadable=False, short=None, long=None, metavar=None):
         if required and default is not None:
             raise TypeError("a required parameter cannot have a default")
@@ -89,6 +91,9 @@ class Param:
         self.secret = secret
         self.aliases = tuple(aliases)
         self.deprecated = deprecated
+        if replaced_with is not None and not deprecated:
+            raise TypeError("replaced_with= needs deprecated='why'")
+        self.replaced_with = replaced_with
         self.unique_group = unique_group
         self.reloadable = reloadable
         self.short = short

@@ -123,3 +123,58 @@ def run_fence_agent(path, options=None, *, args=None, stdin=None, timeout=60, en
         return run([path, *args], environment, timeout=timeout)
     data = stdin if stdin is not None else fence_stdin(options or {})
     return run([path], environment, stdin=data, timeout=timeout)
+
+
+class installed_resource_agent:
+    """``with installed_resource_agent(path) as provider:`` - the agent installed as
+    ``/usr/lib/ocf/resource.d/<provider>/<name>`` for Pacemaker's and pcs's tools, and
+    removed afterwards. The provider is unique to this process unless given (root only).
+    """
+
+    def __init__(self, *paths, provider=None, ocf_root="/usr/lib/ocf"):
+        self.paths = paths
+        self.provider = provider or f"ocfkit-test-{os.getpid()}"
+        self.directory = os.path.join(ocf_root, "resource.d", self.provider)
+
+    def __enter__(self):
+        import shutil
+
+        os.makedirs(self.directory)  # fails if it exists: never touch someone else's
+        try:
+            for path in self.paths:
+                shutil.copy2(path, self.directory)
+        except BaseException:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
+        return self.provider
+
+    def __exit__(self, *exc):
+        import shutil
+
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return False
+
+
+class installed_fence_agent:
+    """``with installed_fence_agent(path) as name:`` - the agent installed as
+    ``/usr/sbin/fence_<unique>`` (pacemaker-fenced's whole registry) and removed after."""
+
+    def __init__(self, path, name=None, bindir="/usr/sbin"):
+        self.source = path
+        self.name = name or f"fence_ocfkittest{os.getpid()}"
+        if not self.name.startswith("fence_"):
+            raise ValueError("fence agents must be named fence_*")
+        self.path = os.path.join(bindir, self.name)
+
+    def __enter__(self):
+        import shutil
+
+        if os.path.exists(self.path):
+            raise FileExistsError(f"{self.path} exists: not overwriting it")
+        shutil.copy2(self.source, self.path)
+        return self.name
+
+    def __exit__(self, *exc):
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        return False

@@ -74,6 +74,12 @@ def test_debug_goes_to_stderr_when_nothing_else_is_configured():
     assert err.getvalue() == ""
 
 
+def test_crm_resource_trace_request_turns_debug_on():
+    log, err = logger({"OCF_TRACE_RA": "1"})
+    log.debug("traced")
+    assert "DEBUG: traced" in err.getvalue()
+
+
 def test_same_file_for_log_and_debug_log_is_written_once(tmp_path):
     both = tmp_path / "both.log"
     log, _ = logger({"HA_LOGFILE": str(both), "HA_DEBUGLOG": str(both)})

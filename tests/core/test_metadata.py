@@ -34,6 +34,7 @@ class Rich(ocf.ResourceAgent):
     wait = ocf.Duration(default="2s", reloadable=True, shortdesc="Settle time")
     config = ocf.Path(default="/etc/rich.conf", shortdesc="Config file")
     old = ocf.String(deprecated="no longer used", shortdesc="Old knob")
+    fast = ocf.Boolean(deprecated="use mode=fast", replaced_with="mode", shortdesc="Fast")
     password = ocf.String(secret=True, shortdesc="Password")
 
     @ocf.action(timeout="20s")
@@ -170,6 +171,8 @@ def test_ocf_metadata_content():
     assert netmask.find("deprecated/replaced-with").get("name") == "prefix"
     assert netmask.get("required") == "0"
     assert by_name["old"].findtext("deprecated/desc") == "no longer used"
+    assert by_name["fast"].find("deprecated/replaced-with").get("name") == "mode"
+    assert [c.tag for c in by_name["fast"].find("deprecated")] == ["replaced-with", "desc"]
     roles = [(a.get("name"), a.get("role")) for a in root.iter("action") if a.get("role")]
     assert roles == [("monitor", "Promoted"), ("monitor", "Unpromoted")]
     names = [a.get("name") for a in root.iter("action")]

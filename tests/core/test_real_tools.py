@@ -2,12 +2,12 @@
 under a unique provider / fence name and removed afterwards."""
 
 import os
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 from core_paths import SERVICE, SWITCH, test_agent
+from ocfkit.testing import installed_fence_agent, installed_resource_agent
 
 pytestmark = [
     pytest.mark.slow,
@@ -16,8 +16,6 @@ pytestmark = [
 
 PROVIDER = f"ocfkit-core-{os.getpid()}"
 FENCE_NAME = f"fence_ocfkitcore{os.getpid()}"
-OCF_DIR = f"/usr/lib/ocf/resource.d/{PROVIDER}"
-FENCE_PATH = f"/usr/sbin/{FENCE_NAME}"
 
 
 def tool(*argv, env=None, check_rc=0):
@@ -35,16 +33,11 @@ def no_warning(result):
 
 @pytest.fixture(scope="module", autouse=True)
 def installed():
-    os.makedirs(OCF_DIR)
-    try:
-        for source in (SERVICE, test_agent("PromotableFile")):
-            shutil.copy2(source, OCF_DIR)
-        shutil.copy2(SWITCH, FENCE_PATH)
+    with installed_resource_agent(SERVICE, test_agent("PromotableFile"), provider=PROVIDER), \
+            installed_fence_agent(SWITCH, FENCE_NAME):
         yield
-    finally:
-        shutil.rmtree(OCF_DIR, ignore_errors=True)
-        if os.path.exists(FENCE_PATH):
-            os.unlink(FENCE_PATH)
+    assert not os.path.exists(f"/usr/lib/ocf/resource.d/{PROVIDER}")
+    assert not os.path.exists(f"/usr/sbin/{FENCE_NAME}")
 
 
 @pytest.fixture

@@ -35,6 +35,8 @@ def _parameter(parent, param):
     element = ET.SubElement(parent, "parameter", attrs)
     if param.deprecated:
         deprecated = ET.SubElement(element, "deprecated")
+        if param.replaced_with:
+            ET.SubElement(deprecated, "replaced-with", name=param.replaced_with)
         _desc(deprecated, "desc", param.deprecated)
     _desc(element, "longdesc", param.longdesc or param.shortdesc or param.name)
     _desc(element, "shortdesc", param.shortdesc or param.name)
