@@ -17,15 +17,19 @@ only for https URLs). What it keeps from the libraries:
 - responses: Content-Length, chunked transfer coding and read-to-close bodies;
   redirects (301/302/303/307/308) are followed a few times, like ``curl -L``.
 
-``local_only`` binds the socket to the loopback device (``SO_BINDTODEVICE lo``, what
-``curl --interface lo`` does): only addresses of this node are reachable, so a check
-can never be answered by another node that holds the service.
+``local_only`` binds the socket's source address to the destination address itself:
+the kernel accepts that only for an address of this node (loopback, or a service
+address on any interface), so a check can never be answered by another node that holds
+the service, and traffic stays inside the node. The reference agent binds 127.0.0.1
+(``wget --bind-address``), which works for IPv4; from ``::1`` a refused IPv6
+connection to a local service address is never answered (the RST is lost) and
+``SO_BINDTODEVICE lo`` (curl's ``--interface lo``) cannot reach a local address on
+another interface.
 """
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_HEADER = 64 * 1024
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
-SO_BINDTODEVICE = 25  # Linux; socket does not export it on every Python build
 USER_AGENT = "ocfkit-httpcheck"
 
 
@@ -269,9 +273,13 @@ def _connect(url, where, deadline, local_only, prefer_ipv6):
         sock = _socket.socket(family, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         if local_only:
             try:
-                sock.setsockopt(_socket.SOL_SOCKET, SO_BINDTODEVICE, b"lo")
-            except OSError:
-                pass  # needs CAP_NET_RAW; without it the check is still local by URL
+                sock.bind((sockaddr[0], 0, *sockaddr[2:]))
+            except OSError as exc:
+                sock.close()
+                failure = HTTPCheckError(
+                    f"{where} is not an address of this node (checks are local only: "
+                    f"{exc.strerror})", "network")
+                continue
         try:
             _io(sock, deadline, where, "connecting", sock.connect, sockaddr)
             return sock
@@ -280,9 +288,6 @@ def _connect(url, where, deadline, local_only, prefer_ipv6):
             if exc.kind == "timeout":
                 raise
             failure = exc
-    if failure.kind == "network" and local_only and "unreachable" in str(failure):
-        raise HTTPCheckError(f"{where} is not an address of this node (checks are local "
-                             f"only): {failure}", "network")
     raise failure
 
 

@@ -331,6 +331,16 @@ def test_refused_and_garbage(serve):
         fetch(closing.url("/"), Deadline(5))
 
 
+def test_checks_reach_only_this_nodes_addresses():
+    """No packet leaves: binding the destination as source fails for a foreign address."""
+    started = time.monotonic()
+    with pytest.raises(HTTPCheckError, match="not an address of this node"):
+        fetch("http://198.51.100.99:8080/", Deadline(5))
+    with pytest.raises(HTTPCheckError, match="not an address of this node"):
+        fetch("http://[2001:db8::99]:8080/", Deadline(5))
+    assert time.monotonic() - started < 1.0
+
+
 def test_localhost_never_needs_dns(serve):
     server = serve(lambda request: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     assert fetch(f"http://localhost:{server.port}/", Deadline(5)).status == 200

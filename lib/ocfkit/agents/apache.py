@@ -56,7 +56,7 @@ class Apache(ocf.ResourceAgent):
     every worker the server may run is busy, monitor returns 190 (degraded).
 
     Make sure the status page is reachable only from this node (mod_status'
-    "Require local"); the agent always connects through the loopback device.
+    "Require local"); the agent connects only to this node's own addresses.
     """
 
     agent_version = "1.0.0"
@@ -478,8 +478,9 @@ class Apache(ocf.ResourceAgent):
     def instance_processes(self):
         """{pid: (ppid, uid)} of every process of our binary with our configuration.
 
-        Only processes in our network and mount namespaces count: a container or a
-        test cluster node on the same host may run the same configuration path.
+        Only processes in our network namespace count: a container or a test cluster
+        node on the same host may run the same configuration path. (Mount namespaces are
+        not compared: ``ip netns exec`` gives every command a new one.)
         """
         found = {}
         try:
@@ -732,8 +733,11 @@ class _StartWaiter:
                                + (f": {output}" if output else hint))
         # The check first: once httpd listens, the connection waits in the kernel's
         # backlog until a worker answers, so readiness is seen the moment it happens.
+        # Until our PID is in the pid file a short wait, though: what listens may be
+        # another program on our port, while our httpd fails to bind and exits.
+        ours = proc.read_pidfile(agent.pid_file) == self.pid
         try:
-            agent.check_status(agent.deadline.within(2.0), self.pid)
+            agent.check_status(agent.deadline.within(2.0 if ours else 0.05), self.pid)
         except _CheckFailed as exc:
             if exc.answered:  # the server works and says no: waiting will not change it
                 raise _StartFailed(exc.reason) from None
@@ -958,9 +962,9 @@ def _stamps(paths):
 
 
 def _namespaces(pid):
-    """Identity of the network and mount namespaces of ``pid`` (None if it is gone)."""
+    """Identity of the network namespace of ``pid`` (None if it is gone)."""
     try:
-        return (os.stat(f"/proc/{pid}/ns/net").st_ino, os.stat(f"/proc/{pid}/ns/mnt").st_ino)
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
     except OSError:
         return None
 
