@@ -166,6 +166,7 @@ def test_port_already_in_use(apache_site, runner):
     assert not os.path.exists(apache_site.pid_file)
 
 
+@pytest.mark.slow
 def test_stopped_server_fails_monitor_within_its_deadline(apache_site, runner):
     params = apache_site.params()
     assert runner.ours("start", params).rc == 0

@@ -29,8 +29,9 @@ DEFAULT_TESTREGEX = "</ *html *>"
 CONFIG_CANDIDATES = ("/etc/apache2/httpd.conf",      # SUSE
                      "/etc/apache2/apache2.conf",    # Debian, Ubuntu
                      "/etc/httpd/conf/httpd.conf")   # RHEL, Fedora
-HTTPD_CANDIDATES = ("/usr/sbin/apache2", "/usr/sbin/httpd", "/usr/sbin/httpd2",
-                    "/sbin/httpd2", "/sbin/httpd", "/usr/sbin/apache")
+# The reference's order: its default /usr/sbin/httpd, then its search list.
+HTTPD_CANDIDATES = ("/usr/sbin/httpd", "/sbin/httpd2", "/usr/sbin/httpd2",
+                    "/usr/sbin/apache2", "/sbin/httpd", "/usr/sbin/apache")
 DEBIAN_ENVVARS = "/etc/apache2/envvars"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Always defined when we start httpd: STATUS as the reference does (configurations
@@ -353,8 +354,9 @@ class Apache(ocf.ResourceAgent):
         except apache_config.ConfigError as exc:
             raise ocf.ErrInstalled(f"reading the configuration: {exc}")
         forced = site.pid_file is None
+        # No PidFile: the reference's path, so either agent finds the other's server.
         pid_file = site.pid_file or os.path.join(
-            "/run", f"{self.binary_name}-{_safe(self.env.instance)}.pid")
+            "/run", f"{self.binary_name}-{self.env.instance.replace('/', '_')}.pid")
         status_url, base = self.derive_status_url(site)
         facts = (pid_file, forced, status_url, site.worker_limit, site.error_log, base,
                  environ)
@@ -1047,7 +1049,3 @@ def _remove(path):
 
 def _pids(pids):
     return " ".join(str(pid) for pid in sorted(pids))
-
-
-def _safe(text):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
