@@ -5,7 +5,6 @@ import os
 import re
 
 from core_paths import ROOT, SERVICE, SWITCH
-
 from ocfkit.loader import load_agent_class
 from ocfkit.testing import execd_environment
 
