@@ -465,9 +465,15 @@ def test_missing_configuration_matches_the_reference(runner):
     assert runner.reference("validate-all", params).rc == 5
 
 
-def test_configuration_that_is_a_directory(runner, tmp_path):
+def test_configuration_that_is_a_directory_or_a_fifo(runner, tmp_path):
     result = runner.ours("start", {"configfile": str(tmp_path), "httpd": "/usr/sbin/apache2"})
-    assert_clean_failure(result, 5, "is a directory")
+    assert_clean_failure(result, 5, "not a regular file", "directory")
+    fifo = tmp_path / "httpd.conf"
+    os.mkfifo(fifo)
+    for action, code in (("start", 5), ("monitor", 7)):      # start, probe
+        result = runner.ours(action, {"configfile": str(fifo), "httpd": "/usr/sbin/apache2"},
+                             timeout=10)
+        assert result.rc == code and result.wall < 5          # never blocked reading it
 
 
 def test_configuration_without_status_handler(make_site, runner):

@@ -187,7 +187,8 @@ class Apache(ocf.ResourceAgent):
         self.locate()
         self.derive_site()
         if self.testconffile:
-            if not os.access(self.testconffile, os.R_OK) or os.path.isdir(self.testconffile):
+            if not os.path.isfile(self.testconffile) or not os.access(self.testconffile,
+                                                                        os.R_OK):
                 raise ocf.ErrInstalled(f"testconffile {self.testconffile} not found or not "
                                        "readable")
             if self.env.action in ("start", "validate-all") or self.env.check_level >= 10:
@@ -289,11 +290,14 @@ class Apache(ocf.ResourceAgent):
         else:
             self.config_path = next((path for path in CONFIG_CANDIDATES
                                      if os.path.exists(path)), CONFIG_CANDIDATES[-1])
+        if os.path.exists(self.config_path) and not os.path.isfile(self.config_path):
+            # a directory, or a FIFO that would block the read
+            raise ocf.ErrInstalled(f"configuration file {self.config_path} is not a "
+                                   "regular file" + (" (a directory)" if os.path.isdir(
+                                       self.config_path) else ""))
         try:
             with open(self.config_path, "rb"):
                 pass
-        except IsADirectoryError:
-            raise ocf.ErrInstalled(f"configuration file {self.config_path} is a directory")
         except PermissionError:
             raise ocf.ErrPerm(f"configuration file {self.config_path} is not readable")
         except OSError as exc:

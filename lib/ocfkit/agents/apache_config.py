@@ -146,11 +146,13 @@ class _Reader:
     def read_file(self, path, optional, depth):
         if depth > MAX_INCLUDE_DEPTH:
             raise ConfigError(f"{path}: includes nested more than {MAX_INCLUDE_DEPTH} deep")
+        if os.path.isdir(path):
+            return self.read_directory(path, depth)
         try:
+            if os.path.exists(path) and not os.path.isfile(path):
+                raise OSError(0, "not a regular file")  # a FIFO would block the read
             with open(path, "rb") as handle:
                 data = handle.read()
-        except IsADirectoryError:
-            return self.read_directory(path, depth)
         except OSError as exc:
             if optional:
                 return None
