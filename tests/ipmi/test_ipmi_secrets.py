@@ -1,8 +1,9 @@
 """The password (and the BMC key) never leave the agent: not on any process's command
 line, not in a log line (debug included), not in the debug file, not in an error.
 
-The /proc scanner is shown to work on fence_ipmilan, which puts the password on
-ipmitool's command line (contract C1)."""
+The /proc scanner is shown to catch a password on a command line. (fence_ipmilan puts
+it on ipmitool's, contract C1; ipmitool overwrites it with X's once it has parsed its
+options, so that window is short and a test of it would be flaky.)"""
 
 import os
 import subprocess
@@ -11,7 +12,7 @@ import time
 
 import pytest
 from fixtures.ipmi_sim import ADMIN, IpmiSim
-from ipmi_helpers import AGENT, IPMILAN, needs_ipmilan, run
+from ipmi_helpers import AGENT, run
 from ocfkit.testing import fence_stdin
 
 KEY = "K_g-s3cr3t"
@@ -78,12 +79,16 @@ def test_password_never_on_a_command_line_or_in_any_output(slow_sim, tmp_path):
     assert slow_sim.transitions() == [("on", "off"), ("off", "on")] * 2
 
 
-@needs_ipmilan
-def test_the_scanner_sees_what_fence_ipmilan_leaks(slow_sim):
-    options = slow_sim.options(action="status", hexadecimal_kg=KEY.encode().hex())
-    process, found = run_watched(IPMILAN, options, ADMIN[1])
-    assert process.returncode == 0, process.stderr
-    assert any(b"ipmitool" in line for _, _, line in found), found
+def test_the_scanner_sees_a_password_on_a_command_line():
+    stop, found = threading.Event(), set()
+    scanner = threading.Thread(target=scan_cmdlines, args=(ADMIN[1], stop, found))
+    scanner.start()
+    try:
+        subprocess.run(["/bin/sh", "-c", "sleep 0.3", "sh", ADMIN[1]], check=True)
+    finally:
+        stop.set()
+        scanner.join()
+    assert any(b"sleep 0.3" in line for _, _, line in found), found
 
 
 @pytest.mark.parametrize("change", [

@@ -95,7 +95,8 @@ class IpmiLan(fence.FenceAgent):
             if not key or len(key) > 20:
                 raise fence.FenceError("option 'hexadecimal_kg': expected up to 40 "
                                        "hexadecimal digits")
-            self.kg = key
+            # an all-zero K_G means "no K_G" (IPMI v2.0 section 13.31): the password is used
+            self.kg = key if any(key) else None
 
     # ------------------------------------------------------------------ device
     def connect(self):
