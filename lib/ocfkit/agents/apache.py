@@ -808,7 +808,7 @@ def _compile(name, pattern):
 class _ClosingHtmlTag:
     """The default testregex, ``</ *html *>`` case-insensitively, without ``re``.
 
-    Importing ``re`` costs about 4 ms of CPU, an eighth of a whole monitor, and almost
+    Importing ``re`` costs 4-7 ms of CPU, a quarter of a whole monitor, and almost
     every monitor uses this default. tests/apache/test_units.py checks that it finds
     exactly what ``re`` finds.
     """
