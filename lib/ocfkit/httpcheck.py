@@ -1,12 +1,12 @@
 """One HTTP(S) GET for a health check: bounded by a deadline, TLS verified, local only.
 
 Why not ``requests`` or ``http.client``: a monitor runs every few seconds on every
-node, and its whole CPU budget is a few milliseconds. ``import requests`` costs about
-70 ms of CPU and ``import http.client`` about 25 ms (it pulls in the ``email``
-package to parse headers), more than the shell reference agent spends on a whole
-monitor. A health check needs one GET and the status, a few headers and the body, so
-this module speaks that much HTTP/1.1 itself over a plain socket (``ssl`` is imported
-only for https URLs). What it keeps from the libraries:
+node, and its whole CPU budget is a few milliseconds. ``import requests`` costs 70-95
+ms of CPU and ``import http.client`` about 30 ms (it pulls in the ``email`` package to
+parse headers), as much as or more than the shell reference agent spends on a whole
+monitor (docs/benchmarks.md, Apache). A health check needs one GET and the status, a
+few headers and the body, so this module speaks that much HTTP/1.1 itself over a plain
+socket (``ssl`` is imported only for https URLs). What it keeps from the libraries:
 
 - TLS: ``ssl.create_default_context()``: certificate and host name verification on,
   the system trust store or a given CA file;
