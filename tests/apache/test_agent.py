@@ -63,6 +63,7 @@ def test_lifecycle_same_codes_as_the_reference(apache_site, runner):
     assert stop.rc == 0, stop
     assert apache_site.processes() == []
     assert not os.path.exists(apache_site.pid_file)
+    assert [name for name in os.listdir(runner.rsctmp) if name.endswith(".site")] == []
     for agent in (OURS, REFERENCE):
         assert runner.run(agent, "stop", params).rc == 0              # already stopped
         assert runner.run(agent, "monitor", params).rc == 7

@@ -607,6 +607,7 @@ class Apache(ocf.ResourceAgent):
         master = self.find_master()
         if master is None:
             self.reap_leftovers("although the master is gone", self.scanned)
+            self.forget_site()
             self.log.info("%s (%s) is not running", self.binary_name, self.config_path)
             return ocf.SUCCESS
         # Graceful: SIGWINCH lets workers finish their requests (as `apachectl
@@ -633,8 +634,16 @@ class Apache(ocf.ResourceAgent):
             raise ocf.ErrGeneric(f"{self.binary_name} processes {_pids(still)} survive SIGKILL")
         if proc.read_pidfile(self.pid_file) == master:
             _remove(self.pid_file)  # httpd removes it on a clean exit, not when killed
+        self.forget_site()
         self.log.info("%s stopped in %.3fs", self.binary_name, self.deadline.elapsed())
         return ocf.SUCCESS
+
+    def forget_site(self):
+        """Drop the cached configuration facts: a stopped resource leaves no state."""
+        try:
+            _remove(self.state_path("site"))
+        except ocf.OCFError:
+            pass
 
     # --------------------------------------------------------------- checks
     def fetch(self, url, deadline, auth=None):
