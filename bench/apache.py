@@ -88,7 +88,11 @@ def main(argv=None):
 
         def ensure_stopped():
             site.kill_all()
-            for path in (site.pid_file,):
+            # As after the agent's own stop: no pid file, no cached configuration facts
+            # (the start reads the configuration and runs the env files again).
+            for path in [site.pid_file, *(os.path.join(rsctmp, name)
+                                          for name in os.listdir(rsctmp)
+                                          if name.endswith(".site"))]:
                 if os.path.exists(path):
                     os.unlink(path)
 
