@@ -14,6 +14,7 @@ silent BMC failure within login_timeout + 1 s.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,8 @@ def main():
     parser.add_argument("--ref-loss-runs", type=int, default=5)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
+    # a timeout(1) or Ctrl-C must still stop the simulator (finally blocks below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp:
         sim = IpmiSim(os.path.join(tmp, "bmc")).start()
         try:
