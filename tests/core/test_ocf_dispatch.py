@@ -5,7 +5,7 @@ import io
 
 import pytest
 from ocfkit import ocf
-from ocfkit.ocf.codes import OCFExit
+from ocfkit.ocf.contract import OCFExit
 from ocfkit.testing import execd_environment
 
 CONTRACT_CODES = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 190, 191}

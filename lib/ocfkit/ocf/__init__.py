@@ -12,9 +12,8 @@
 See docs/writing-agents.md.
 """
 
-from ocfkit.ocf.actions import action
 from ocfkit.ocf.agent import ResourceAgent
-from ocfkit.ocf.codes import (
+from ocfkit.ocf.contract import (
     DEGRADED,
     DEGRADED_PROMOTED,
     ERR_ARGS,
@@ -37,6 +36,7 @@ from ocfkit.ocf.codes import (
     NotRunning,
     OCFError,
     OCFExit,
+    action,
 )
 from ocfkit.params import (
     Boolean,

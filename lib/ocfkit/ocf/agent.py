@@ -1,4 +1,4 @@
-"""``ResourceAgent``: one declaration, every OCF action, the contract's exit codes.
+"""``ResourceAgent``: one declaration, every OCF action, the contract's exit contract.
 
 A subclass declares typed parameters as class attributes and actions as decorated
 methods. ``main()`` reads the action from argv and the parameters from
@@ -22,10 +22,16 @@ import os
 import sys
 import time
 
-from ocfkit.ocf import codes
-from ocfkit.ocf.actions import ActionSpec, action, collect_actions
-from ocfkit.ocf.codes import OCFError, OCFExit
-from ocfkit.ocf.environment import RESKEY, Environment
+from ocfkit.ocf import contract
+from ocfkit.ocf.contract import (
+    RESKEY,
+    ActionSpec,
+    Environment,
+    OCFError,
+    OCFExit,
+    action,
+    collect_actions,
+)
 from ocfkit.params import collect_params
 
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
@@ -39,10 +45,10 @@ RESERVED = frozenset((
 _SAFETY_SHARE, _SAFETY_MAX = 0.1, 2.0
 # Codes that say "this node's configuration or software is unusable" (contract A4/A5):
 # on stop they mean nothing can be running, on a probe "not running here".
-_ENVIRONMENT_CODES = (codes.ERR_ARGS, codes.ERR_INSTALLED, codes.ERR_CONFIGURED)
+_ENVIRONMENT_CODES = (contract.ERR_ARGS, contract.ERR_INSTALLED, contract.ERR_CONFIGURED)
 # Codes only a monitor may return.
-_MONITOR_ONLY = (codes.NOT_RUNNING, codes.RUNNING_PROMOTED, codes.FAILED_PROMOTED,
-                 codes.DEGRADED, codes.DEGRADED_PROMOTED)
+_MONITOR_ONLY = (contract.NOT_RUNNING, contract.RUNNING_PROMOTED, contract.FAILED_PROMOTED,
+                 contract.DEGRADED, contract.DEGRADED_PROMOTED)
 _BUILTIN_ACTIONS = ("meta-data", "validate-all")
 
 
@@ -113,7 +119,7 @@ class ResourceAgent:
             self._stdout.write(to_xml(type(self)))
             self._stdout.flush()
         except OSError as exc:  # the reader went away (`| head`): say so in one line
-            raise codes.ErrGeneric(f"cannot write the metadata: {exc.strerror}") from None
+            raise contract.ErrGeneric(f"cannot write the metadata: {exc.strerror}") from None
 
     @action(timeout="20s")
     def validate_all(self):
@@ -244,24 +250,24 @@ class _Invocation:
             return self._run()
         except Exception as exc:  # noqa: BLE001 - a library bug still owes an exit code
             self._reason(f"internal error in ocfkit: {type(exc).__name__}: {exc}")
-            return codes.ERR_GENERIC
+            return contract.ERR_GENERIC
 
     def _run(self):
         cls = self.cls
         if not self.args:
             sys.stderr.write(cls.usage() + "\n")
-            return codes.ERR_ARGS
+            return contract.ERR_ARGS
         name = self.args[0]
         if name in ("usage", "help", "-h", "--help"):
             sys.stderr.write(cls.usage() + "\n")
-            return codes.SUCCESS
+            return contract.SUCCESS
         if name == "status" and "status" not in cls._actions and "monitor" in cls._actions:
             name = "monitor"  # legacy alias, not advertised (pcs skips it)
         if name not in cls._actions:
             self._reason(f"action '{_printable(name)}' is not implemented by "
                          f"{cls.agent_name}")
             sys.stderr.write(cls.usage().partition("\n")[0] + "\n")
-            return codes.ERR_UNIMPLEMENTED
+            return contract.ERR_UNIMPLEMENTED
         method_name, specs = cls._actions[name]
         depths = [s.depth for s in specs if s.depth is not None]
         self.env = env = Environment(self.environ, name, depths or (0,), specs[0].timeout)
@@ -280,7 +286,7 @@ class _Invocation:
             return self._invalid(env, exc.code, exc.reason)
         except Exception as exc:  # noqa: BLE001 - a crashing validate() is a failed validation
             self._debug_traceback()
-            return self._invalid(env, codes.ERR_GENERIC,
+            return self._invalid(env, contract.ERR_GENERIC,
                                  f"validation failed: {type(exc).__name__}: {exc}")
         return self._call(agent, name, method_name)
 
@@ -313,7 +319,7 @@ class _Invocation:
                 try:
                     value = param.default_value()
                 except ValueError as exc:  # a bad default is the agent author's bug
-                    raise codes.ErrGeneric(f"default of '{param.name}' is invalid: {exc}")
+                    raise contract.ErrGeneric(f"default of '{param.name}' is invalid: {exc}")
             else:
                 try:
                     value = param.parse(text)
@@ -325,10 +331,10 @@ class _Invocation:
             agent.__dict__[param.attr] = value
         if missing:
             plural = "s" if len(missing) > 1 else ""
-            raise codes.ErrConfigured(
+            raise contract.ErrConfigured(
                 f"required parameter{plural} not set: {', '.join(missing)}")
         if problems:
-            raise codes.ErrConfigured("; ".join(problems))
+            raise contract.ErrConfigured("; ".join(problems))
         return values
 
     # ------------------------------------------------------------- outcomes
@@ -338,16 +344,16 @@ class _Invocation:
         action = env.action
         if action == "stop":
             self.log.warning("%s; nothing can be running, so stop succeeds", reason)
-            return codes.SUCCESS
+            return contract.SUCCESS
         if env.is_probe:
             self.log.info("probe: %s; reporting not running", reason)
-            return codes.NOT_RUNNING
+            return contract.NOT_RUNNING
         if action == "notify":
             self.log.warning("notify ignored: %s", reason)
-            return codes.SUCCESS
+            return contract.SUCCESS
         self._reason(reason)
         if env.is_recurring_monitor:
-            return codes.ERR_GENERIC
+            return contract.ERR_GENERIC
         return code
 
     def _call(self, agent, name, method_name):
@@ -358,43 +364,43 @@ class _Invocation:
             code = exc.code
             reason = exc.reason
         except Exception as exc:  # noqa: BLE001 - the contract needs an exit code, not a crash
-            code = codes.ERR_GENERIC
+            code = contract.ERR_GENERIC
             reason = f"unexpected error in {name}: {type(exc).__name__}: {exc}"
             self._debug_traceback()
         else:
             reason = ""
             if result is None or result is True:
-                code = codes.SUCCESS
+                code = contract.SUCCESS
             else:
                 try:
                     code = OCFExit(result)
                 except (TypeError, ValueError):
-                    code = codes.ERR_GENERIC
+                    code = contract.ERR_GENERIC
                     reason = f"{name} returned {result!r}, which is not an OCF exit code"
         reason = self.mask(reason)
         return self._outcome(env, name, code, reason)
 
     def _outcome(self, env, name, code, reason):
         """Apply the contract's rules for ``name`` to what the agent's method produced."""
-        if name == "notify" and code != codes.SUCCESS:
+        if name == "notify" and code != contract.SUCCESS:
             self.log.warning("notify failed (%s): %s; notify always succeeds",
                              OCFExit(code).name, reason)
-            return codes.SUCCESS
-        if name == "stop" and (code in _ENVIRONMENT_CODES or code == codes.NOT_RUNNING):
+            return contract.SUCCESS
+        if name == "stop" and (code in _ENVIRONMENT_CODES or code == contract.NOT_RUNNING):
             # A failed stop fences the node; these codes mean nothing can be running.
             self.log.warning("stop: %s (%s); nothing can be running, so stop succeeds",
                              reason or "not running", OCFExit(code).name)
-            return codes.SUCCESS
+            return contract.SUCCESS
         if env.is_probe and code in _ENVIRONMENT_CODES:
             self.log.info("probe: %s (%s); reporting not running", reason,
                           OCFExit(code).name)
-            return codes.NOT_RUNNING
+            return contract.NOT_RUNNING
         if code in _MONITOR_ONLY and name not in ("monitor", "status"):
             reason = (f"{name} returned {OCFExit(code).name}, which only a monitor may "
                       f"return" + (f": {reason}" if reason else ""))
-            code = codes.ERR_GENERIC
+            code = contract.ERR_GENERIC
         if reason:
-            if code == codes.SUCCESS or code == codes.NOT_RUNNING and env.is_probe:
+            if code == contract.SUCCESS or code == contract.NOT_RUNNING and env.is_probe:
                 self.log.info("%s", reason)
             else:
                 self._reason(reason)

@@ -1,6 +1,6 @@
 """Clone notification variables (contract A7) as a structure."""
 
-from ocfkit.ocf.environment import META
+from ocfkit.ocf.contract import META
 
 
 class Notify:

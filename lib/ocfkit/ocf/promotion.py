@@ -5,7 +5,7 @@ attribute. Agents set it with ``crm_attribute --promotion`` (the successor of th
 deprecated ``crm_master``), normally with lifetime ``reboot`` so it dies with the node.
 """
 
-from ocfkit.ocf.codes import ErrGeneric
+from ocfkit.ocf.contract import ErrGeneric
 
 
 def set_score(agent, score, lifetime="reboot"):

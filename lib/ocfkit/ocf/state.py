@@ -8,7 +8,7 @@ timeout) from interleaving.
 import fcntl
 import os
 
-from ocfkit.ocf.codes import ErrGeneric
+from ocfkit.ocf.contract import ErrGeneric
 
 
 def _safe(text):
