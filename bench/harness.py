@@ -4,7 +4,8 @@ A benchmark, not a test: it measures, it does not assert. Each command is run th
 way Pacemaker runs agents (executed directly through its first line, a clean
 environment, its own process group), alternating ours and the reference so both see
 the same machine load. Per command it reports medians of wall time, CPU time
-(user + system of the process and everything it waited for, from wait4), peak RSS,
+(user + system of the process and everything it waited for, from wait4), peak RSS
+(from GNU time's %M: wait4's ru_maxrss would include the harness's own pre-exec copy),
 and the number of processes it forked (counted in a separate run under strace, so the
 tracing cost never touches the timings).
 
@@ -21,6 +22,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+GNU_TIME = "/usr/bin/time"
 
 
 class Command:
@@ -61,7 +64,14 @@ def measure(command):
     """Run once; wall and CPU (seconds), peak RSS (KiB) of the whole process tree."""
     if command.before:
         command.before()
+    rss_file = None
     argv = command.full_argv()
+    if os.path.exists(GNU_TIME):
+        # GNU time is ~2 MB and waits for the command itself, so its %M is the command's
+        # own peak; its CPU (a fraction of a millisecond) is the same on both sides.
+        rss_file = tempfile.NamedTemporaryFile("r", suffix=".rss")
+        inner = [GNU_TIME, "-f", "%M", "-o", rss_file.name, *command.argv]
+        argv = ["ip", "netns", "exec", command.netns, *inner] if command.netns else inner
     stdin_r = None
     if command.stdin is not None:
         stdin_r, stdin_w = os.pipe()
@@ -86,8 +96,16 @@ def measure(command):
     rc = os.waitstatus_to_exitcode(status)
     if command.expect is not None and rc not in command.expect:
         raise RuntimeError(f"{command.label}: exit {rc}, expected {command.expect}")
+    if rss_file is not None:
+        # GNU time exits with the command's status; the file's last word is %M (KiB).
+        words = rss_file.read().split()
+        rss_file.close()
+        maxrss = int(words[-1]) if words and words[-1].isdigit() else usage.ru_maxrss
+    else:
+        maxrss = usage.ru_maxrss
     # ip netns exec adds its own small cost to both sides; it is the same for each.
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, rc)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, maxrss, rc)
+
 
 
 def count_forks(command):
