@@ -148,6 +148,17 @@ def test_packet_loss(sim, loss):
     assert sim.transitions() == [("on", "off"), ("off", "on")] * 2
 
 
+@pytest.mark.slow
+def test_packet_loss_ipmi_v15(sim):
+    # v1.5 BMCs ignore a resent Activate Session, like RAKP 3: a lost answer must not
+    # be taken for a wrong password
+    with UdpProxy((sim.host, sim.port), loss=0.10, seed=3) as proxy:
+        for _ in range(4):
+            result = run(sim.options(action="reboot", lanplus=0, ipport=proxy.port))
+            assert result.rc == 0, result
+    assert sim.transitions() == [("on", "off"), ("off", "on")] * 4
+
+
 def test_ipmi_v15_silent_bmc(sim):
     sim.pause()
     result = run(sim.options(action="status", lanplus=0, login_timeout=1.5))

@@ -62,7 +62,7 @@ class BmcSession:
                               privilege=self.privilege, kg=self.kg)
 
     def _login(self, deadline):
-        attempt, last = 0, None
+        attempt, last, suspected = 0, None, 0
         while True:
             if last is not None and deadline.remaining() < 0.01:
                 raise FenceError(self._final(last, deadline, "log in"))
@@ -75,7 +75,8 @@ class BmcSession:
                 self.debug("login attempt %d failed after %.2fs: %s", attempt,
                            time.monotonic() - started, exc)
                 last = _more_telling(last, exc)
-                if not exc.retry:
+                suspected += isinstance(exc, errors.SuspectedWrongPassword)
+                if not exc.retry or suspected >= 2:
                     raise FenceError(self._final(exc, deadline, "log in")) from None
                 # A short pause: a full session table or a restarting BMC needs a moment.
                 pause = 0.5 if isinstance(exc, errors.SessionLimit) else 0.05 * attempt

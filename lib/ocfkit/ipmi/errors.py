@@ -42,6 +42,14 @@ class WrongPassword(LoginRefused):
     pass
 
 
+class SuspectedWrongPassword(WrongPassword):
+    """IPMI v1.5: the BMC ignored our authenticated Activate Session. A wrong password
+    looks like that, and so does a lost answer the BMC will not repeat: the session
+    layer tries once more before it says so."""
+
+    retry = True
+
+
 class UnknownUser(LoginRefused):
     pass
 

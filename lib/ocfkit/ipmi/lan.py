@@ -17,6 +17,7 @@ from ocfkit.ipmi.errors import (
     ProtocolError,
     SessionLimit,
     SessionLost,
+    SuspectedWrongPassword,
     UnknownUser,
     WrongPassword,
     describe_completion,
@@ -108,8 +109,9 @@ class LanSession:
             if after_challenge:
                 # The BMC answered the challenge, then ignored our authenticated request:
                 # that is how v1.5 BMCs (ipmi_sim included) treat a wrong password.
-                return WrongPassword(f"BMC {self.where} ignored the authenticated login "
-                                     f"of user '{user}': wrong password?")
+                return SuspectedWrongPassword(
+                    f"BMC {self.where} ignored the authenticated login (Activate Session) "
+                    f"of user '{user}': wrong password?")
             return NoAnswer(f"no answer from BMC {self.where} (IPMI v1.5)")
         return ProtocolError(f"IPMI v1.5 login to BMC {self.where} failed: "
                              f"{type(exc).__name__}")
