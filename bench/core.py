@@ -8,7 +8,9 @@ Three measurements of one monitor, each against the same floor in one run:
   39-line script on every run, which is the script's cost, not the library's);
 - the same agent as the launcher pattern ships it (class in a module with cached
   bytecode, 3-line launcher): exactly "import ocfkit + dispatch a monitor";
-- the reference shell agent heartbeat:Dummy, for scale.
+- the reference shell agent heartbeat:Dummy, for scale;
+and a fence agent's ``status`` (the example, options on stdin as pacemaker-fenced
+sends them), against the same floor.
 CPU times on a shared machine are noisy, so the instruction counts of one run of each
 (valgrind --tool=callgrind, when installed) are printed too: they do not depend on load.
 """
@@ -23,6 +25,7 @@ from bench.harness import Command, compare, print_table
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = "/usr/bin/python3"
 SERVICE = os.path.join(ROOT, "agents", "ExampleService")
+SWITCH = os.path.join(ROOT, "fence", "fence_ocfkit_example")
 
 
 def _launcher(tmp):
@@ -44,13 +47,14 @@ def _launcher(tmp):
     return launcher
 
 
-def _instructions(argv, env):
+def _instructions(command):
     """User-space instructions of one run (callgrind), or None without valgrind."""
     if not shutil.which("valgrind"):
         return None
     result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                             *argv], env=env, capture_output=True, text=True)
-    for line in result.stderr.splitlines():
+                             *command.argv], env=command.env, input=command.stdin,
+                            capture_output=True)
+    for line in result.stderr.decode(errors="replace").splitlines():
         if "Collected" in line:
             return int(line.split()[-1])
     return None
@@ -73,18 +77,27 @@ def main():
         floor = Command("python3 -c pass", [PYTHON, "-c", "pass"], env=env)
         dummy = Command("heartbeat Dummy monitor",
                         ["/usr/lib/ocf/resource.d/heartbeat/Dummy", "monitor"], env=env)
-        rows = compare([(script, floor), (module, floor), (script, dummy)], runs=40)
+        outlets = os.path.join(tmp, "outlets")
+        os.mkdir(outlets)
+        with open(os.path.join(outlets, "n1"), "w") as handle:
+            handle.write("on")
+        fence_status = Command(
+            "fence_ocfkit_example status", [SWITCH], env={"PATH": env["PATH"]}, expect=(0,),
+            stdin=f"action=status\nnodename=n1\nplug=n1\ndirectory={outlets}\n".encode())
+        rows = compare([(script, floor), (module, floor), (script, dummy),
+                        (fence_status, floor)], runs=40)
         print_table(rows)
         print()
-        for row in rows[:2]:
+        for row in (rows[0], rows[1], rows[3]):
             overhead = row["ours_stats"]["cpu_ms"] - row["ref_stats"]["cpu_ms"]
             print(f"{row['ours']}: {overhead:.1f} ms CPU over python3 -c pass "
                   f"(median of 40; target <= 4)")
-        counts = {cmd.label: _instructions(cmd.argv, env) for cmd in (floor, script, module)}
+        commands = (floor, script, module, fence_status)
+        counts = {cmd.label: _instructions(cmd) for cmd in commands}
         if counts[floor.label]:
             base = counts[floor.label]
             print(f"\ninstructions (callgrind, one run): python3 -c pass {base / 1e6:.1f} M")
-            for label in (script.label, module.label):
+            for label in (script.label, module.label, fence_status.label):
                 extra = counts[label] - base
                 print(f"  {label}: +{extra / 1e6:.1f} M ({extra / base:+.0%})")
 

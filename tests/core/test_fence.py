@@ -323,6 +323,18 @@ def test_monitor_uses_list_when_there_is_one():
     assert DEVICE.calls == []  # list, not status
 
 
+def test_monitor_of_a_plug_device_without_list():
+    class fence_nolist(fence_core_test):
+        get_list = None
+
+        def connect(self):
+            DEVICE.calls.append(("connect", None))
+
+    assert run_stdin(stdin(action="monitor"), cls=fence_nolist).rc == 0
+    assert DEVICE.calls == [("connect", None)]       # reachable is all fenced asks for
+    assert run_stdin(stdin(action="monitor", plug="n9"), cls=fence_nolist).rc == 1
+
+
 def test_metadata_and_aliases_need_no_other_option():
     for action in ("metadata", "meta-data"):
         result = run_stdin(f"action={action}\n")

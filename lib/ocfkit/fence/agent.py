@@ -112,10 +112,15 @@ class FenceAgent:
     reboot_cycle = None
 
     def monitor(self):
-        """Is the device reachable and healthy? Default: list if supported, else status."""
+        """Is the device reachable and healthy?
+
+        Default: the list if the device has one; else the status of the plug, or of the
+        device itself when it has no plugs. A plug device without a list, asked with no
+        plug (as pacemaker-fenced does), is healthy when ``connect()`` succeeded.
+        """
         if self.get_list is not None:
             self.get_list()
-        else:
+        elif self.target is not None or "plug" not in type(self)._params:
             self.get_power_status(self.target)
 
     # ------------------------------------------------------------- helpers
