@@ -335,6 +335,22 @@ def test_monitor_of_a_plug_device_without_list():
     assert run_stdin(stdin(action="monitor", plug="n9"), cls=fence_nolist).rc == 1
 
 
+def test_fabric_devices_offer_no_reboot_and_default_to_off():
+    import xml.etree.ElementTree as ET
+
+    class fence_fabric(fence_core_test):
+        fabric = True
+
+    root = ET.fromstring(run_stdin("action=metadata\n", cls=fence_fabric).stdout)
+    assert "reboot" not in [a.get("name") for a in root.iter("action")]
+    action = root.find("parameters/parameter[@name='action']/content")
+    assert action.get("default") == "off"
+    assert run_stdin(stdin(plug="n1"), cls=fence_fabric).rc == 0  # no action: off
+    assert DEVICE.power["n1"] == fence.OFF
+    assert run_stdin(stdin(action="reboot", plug="n1"), cls=fence_fabric).rc == 1
+    assert fence_core_test._params["action"].default == "reboot"  # others untouched
+
+
 def test_metadata_and_aliases_need_no_other_option():
     for action in ("metadata", "meta-data"):
         result = run_stdin(f"action={action}\n")

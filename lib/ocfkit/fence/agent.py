@@ -53,6 +53,9 @@ class FenceAgent:
     automatic_on = False
     #: Metadata: ``on`` must run on the target node itself.
     on_target = False
+    #: A fabric device (cuts storage or network, not power): no ``reboot`` action and
+    #: ``off`` is the default action (contract B3).
+    fabric = False
 
     # Options every fence agent has (fencing.py's universal set).
     action = std.action()
@@ -75,6 +78,8 @@ class FenceAgent:
         params = collect_params(cls)
         # action first, the agent's own options next, the universal ones last
         universal = [p for p in collect_params(FenceAgent) if p != "action"]
+        if cls.fabric and params["action"].default == "reboot":
+            params["action"] = std.action(default="off")
         ordered = {"action": params["action"]}
         ordered.update((n, p) for n, p in params.items() if n not in universal and n != "action")
         ordered.update((n, params[n]) for n in universal)
@@ -462,6 +467,8 @@ def supported_actions(cls):
     if cls.get_list is None:
         actions.remove("list")
         actions.remove("list-status")
+    if cls.fabric:
+        actions.remove("reboot")
     return actions
 
 
