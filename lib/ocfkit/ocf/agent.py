@@ -1,4 +1,4 @@
-"""``ResourceAgent``: one declaration, every OCF action, the contract's exit contract.
+"""``ResourceAgent``: one declaration, every OCF action, the contract's exit codes.
 
 A subclass declares typed parameters as class attributes and actions as decorated
 methods. ``main()`` reads the action from argv and the parameters from
@@ -49,7 +49,6 @@ _ENVIRONMENT_CODES = (contract.ERR_ARGS, contract.ERR_INSTALLED, contract.ERR_CO
 # Codes only a monitor may return.
 _MONITOR_ONLY = (contract.NOT_RUNNING, contract.RUNNING_PROMOTED, contract.FAILED_PROMOTED,
                  contract.DEGRADED, contract.DEGRADED_PROMOTED)
-_BUILTIN_ACTIONS = ("meta-data", "validate-all")
 
 
 class ResourceAgent:
