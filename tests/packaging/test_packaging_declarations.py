@@ -79,10 +79,14 @@ def _module_file(name):
 
 
 def _imports(path, package):
-    """Absolute module names imported anywhere in the file (lazy imports included)."""
+    """Absolute module names imported anywhere in the file (lazy imports included, and
+    drivers' ``import_dependency("module", ...)`` calls)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "import_dependency"
+                and node.args and isinstance(node.args[0], ast.Constant)):
+            names.add(node.args[0].value)
+        elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
