@@ -275,3 +275,45 @@ def test_cli_without_root_says_so_in_one_line(monkeypatch, capsys):
     assert cli.main(["down"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs root" in err
+
+
+PACEMAKER_LOG = (  # (time, daemon, function, message) as pacemaker 2.1 logs them
+    ("12:00:01.100", "pacemaker-controld", "log_executor_event",
+     "Result of monitor operation for webserver on n2: ok | CIB update 3"),
+    ("12:00:02.200", "pacemaker-controld", "log_executor_event",
+     "Result of monitor operation for vip on n2: not running | CIB update 4"),
+    ("12:00:03.300", "pacemaker-controld", "controld_execute_fence_action",
+     "Requesting fencing (reboot) of node n1 | action=1 timeout=60000"),
+    ("12:00:04.400", "pacemaker-fenced", "finalize_op",
+     "Operation 'reboot' targeting n1 by n2 for pacemaker-controld.9@n2: OK (complete) | id=7"),
+    ("12:00:04.500", "pacemaker-controld", "do_lrm_rsc_op",
+     "Requesting local execution of start operation for vip on n2 | transition_key=9"),
+    ("12:00:04.600", "pacemaker-controld", "log_executor_event",
+     "Result of start operation for vip on n2: ok | CIB update 51"),
+    ("12:00:04.700", "pacemaker-controld", "log_executor_event",
+     "Result of start operation for fence-n1 on n2: ok | CIB update 52"),
+)
+
+
+def test_pacemaker_log_events(tmp_path):
+    from ocfkit.lab import observe
+
+    lab = Lab("okltest", 2, root=str(tmp_path))
+    node = lab.nodes[1]
+    log = power.local_path(node, "/var/log/pacemaker/pacemaker.log")
+    os.makedirs(os.path.dirname(log))
+    with open(log, "w") as handle:
+        day = time.strftime("%b %d")
+        for stamp, daemon, function, message in PACEMAKER_LOG:
+            handle.write(f"{day} {stamp} n2 {daemon:19} [9] ({function}) \tnotice: {message}\n")
+    events = observe.pacemaker_events(lab, node, 0.0)
+    assert [(about, kind, detail) for _t, about, kind, detail in events] == [
+        ("n2", "vip monitor", "not running"),
+        ("n1", "fence requested", "reboot"),
+        ("n1", "fence result", "reboot by n2: OK (complete)"),
+        ("n2", "vip start requested", ""),
+        ("n2", "vip start", "ok"),
+    ]
+    times = [t for t, *_ in events]
+    assert times == sorted(times)
+    assert times[2] - times[1] == pytest.approx(1.1, abs=0.001)

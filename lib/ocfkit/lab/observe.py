@@ -174,7 +174,7 @@ STAMP_RE = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d{3}) (\S+) ")
 # (pattern, kind): kind gets the groups' meaning (node = the node the event is about).
 LOG_PATTERNS = (
     (re.compile(r"pacemaker-controld.*Result of (?P<what>start|stop|monitor) operation for "
-                r"(?P<rsc>\S+) on (?P<node>\S+): (?P<detail>\S+)"), "resource"),
+                r"(?P<rsc>\S+) on (?P<node>\S+): (?P<detail>[^|]*?) *(\||$)"), "resource"),
     (re.compile(r"pacemaker-controld.*Requesting local execution of (?P<what>start|stop) "
                 r"operation for (?P<rsc>\S+) on (?P<node>\S+)"), "resource requested"),
     (re.compile(r"pacemaker-controld.*Requesting fencing \((?P<detail>\w+)\) of node "
