@@ -2,12 +2,10 @@ import itertools
 import os
 
 import pytest
+from apache_paths import OURS, REFERENCE
 from fixtures.apache import APACHE2, ApacheSite, apache_site  # noqa: F401 - fixture
 from ocfkit.testing import run_resource_agent
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OURS = os.path.join(ROOT, "agents", "Apache")
-REFERENCE = "/usr/lib/ocf/resource.d/heartbeat/apache"
 _counter = itertools.count()
 
 

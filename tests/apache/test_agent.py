@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import OURS, REFERENCE
+from apache_paths import OURS, REFERENCE
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="starts httpd (needs root)")
 
