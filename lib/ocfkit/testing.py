@@ -28,17 +28,16 @@ EXECD_BASE = {
 
 
 class Result:
-    """Outcome of one agent run: exit code, output, time and resource use."""
+    """Outcome of one agent run: exit code (None if it was killed at the timeout), output
+    and wall time. CPU and memory are measured by bench/harness.py, not here."""
 
-    def __init__(self, argv, returncode, stdout, stderr, wall, cpu, maxrss_kb):
+    def __init__(self, argv, returncode, stdout, stderr, wall):
         self.argv = argv
         self.returncode = returncode
         self.rc = returncode
         self.stdout = stdout
         self.stderr = stderr
         self.wall = wall
-        self.cpu = cpu
-        self.maxrss_kb = maxrss_kb
 
     @property
     def exit_reason(self):
@@ -96,10 +95,8 @@ def run(argv, env, *, stdin=None, timeout=60, user=None, cwd="/"):
         out, err = process.communicate()
         process.returncode = None
     wall = time.monotonic() - start
-    # wait4 already happened inside communicate(); rusage of this child is in RUSAGE_CHILDREN
-    # only in aggregate, so cpu/rss here are filled in by bench/ when it needs exact numbers.
     return Result(argv, process.returncode, out.decode("utf-8", "replace"),
-                  err.decode("utf-8", "replace"), wall, None, None)
+                  err.decode("utf-8", "replace"), wall)
 
 
 def run_resource_agent(path, action, params=None, *, timeout=60, user=None, **env_kw):
