@@ -154,13 +154,17 @@ def test_story_and_cable_pull_with_both_agent_sets(lab_name, tmp_path):
             box == "qnetd"
         assert (out / "logs" / box / "var_log_okl-systemctl.log").exists()
 
-    # --keep: the lab is up, says how to enter a node, refuses a second up.
+    # --keep: the lab is up and says how to enter a node. up again: nothing to do; up
+    # with other settings: refused.
     assert "ocfkit lab shell n1" in story
     assert lab_cli("shell", "--name", lab_name, "n1", "hostname").stdout.strip() == "n1"
-    again = lab_cli("up", "--name", lab_name)
-    assert again.returncode == 1 and "already up" in again.stderr
+    again = lab_cli("up", "--name", lab_name, "--agents", "reference")  # the last set
+    assert again.returncode == 0 and "already up" in again.stdout
+    other = lab_cli("up", "--name", lab_name, "--nodes", "3")
+    assert other.returncode == 1 and "already up with 2 nodes" in other.stderr
     status = lab_cli("status", "--name", lab_name)
-    assert "Online: [ n1 n2 ]" in status.stdout
+    assert "Online: [ n1 n2 ]" in status.stdout and "reference agents" in status.stdout
+    assert "(ocf:heartbeat:IPaddr2)" in status.stdout
     down = lab_cli("down", "--name", lab_name)
     assert down.returncode == 0, down.stderr
     assert not any(lab_traces(lab_name).values()), lab_traces(lab_name)

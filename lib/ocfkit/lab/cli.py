@@ -97,6 +97,18 @@ def cmd_up(args, progress):
         raise LabError("--agents both is for 'demo'; 'up' runs one set")
     agent_set = agent_sets.agent_set(args.agents)
     with lifecycle.locked(lab.name):
+        existing = lifecycle.load(lab.name)
+        if existing is not None and existing.state.get("phase") == "up":
+            # Idempotent: the same lab again is nothing to do; a different one is an error.
+            wanted = (lab.node_count, agent_set.name)
+            have = (existing.node_count, existing.state.get("agents"))
+            if wanted != have:
+                raise LabError(f"lab {lab.name} is already up with {have[0]} nodes and "
+                               f"{have[1]} agents: 'ocfkit lab down' first to change that")
+            progress.say(f"lab {lab.name} is already up ({have[0]} nodes, {have[1]} "
+                         "agents): nothing to do")
+            print(enter_hint(existing))
+            return 0
         shell, _ = bring_up(lab, agent_set, progress)
         story.show_status(lab, shell)
     print(enter_hint(lab))

@@ -59,6 +59,7 @@ def run_demo(args, progress):
                         story.replace_agents(lab, shell, sets[name])
                         current = name
                         drills.agents = sets[name]
+                        lifecycle.write_state(lab, agents=name)
                     for drill in selected:
                         results.append(drills.run_drill(drill).to_json())
         except LabError as exc:
