@@ -15,13 +15,12 @@ import grp
 import json
 import os
 import pwd
-import shutil
 import uuid
 
 from ocfkit.deadline import Deadline
 from ocfkit.lab import netns
 from ocfkit.lab.topology import LabError
-from ocfkit.process import SIGKILL, children, cmdline, is_alive, run, spawn_daemon
+from ocfkit.process import SIGKILL, CommandError, children, cmdline, is_alive, run, spawn_daemon
 
 PYTHON = "/usr/bin/python3"
 INIT_MODULE = "ocfkit.lab.node_init"
@@ -269,8 +268,12 @@ def enter_argv(box, argv):
 
 
 def box_run(box, argv, *, timeout=120, input=None, check=False):
-    """Run a command inside ``box`` and return the CompletedProcess."""
-    return run(enter_argv(box, argv), timeout=timeout, input=input, env=ENV, check=check)
+    """Run a command inside ``box`` and return the CompletedProcess (LabError if it
+    cannot be run or outlives ``timeout``)."""
+    try:
+        return run(enter_argv(box, argv), timeout=timeout, input=input, env=ENV, check=check)
+    except CommandError as exc:
+        raise LabError(f"{box.name}# {' '.join(argv)}: {exc}") from None
 
 
 def install_shim(lab):
@@ -283,6 +286,3 @@ def install_shim(lab):
                      'import main\n\nsys.exit(main())\n')
     os.chmod(path, 0o755)
 
-
-def remove_tree(path):
-    shutil.rmtree(path, ignore_errors=True)

@@ -250,18 +250,6 @@ def wait_idle(lab, shell, timeout=120):
               timeout=timeout + 10)
 
 
-def wait_qdevice(lab, shell, timeout=60.0):
-    """Until every node counts the quorum device's vote."""
-    def counted():
-        for node in lab.nodes:
-            out = shell.run(node, ["corosync-quorumtool", "-s"], show=False, check=False).stdout
-            if "Qdevice" not in out.split("Flags:", 1)[-1].split("\n", 1)[0]:
-                return False
-        return True
-    if not Deadline(timeout).poll(counted, interval=0.5, max_interval=1.0):
-        raise LabError(f"the quorum device's vote was not counted within {timeout:.0f}s")
-
-
 def wait_service(lab, timeout=60.0):
     """Until the client gets the page through the VIP."""
     deadline = Deadline(timeout)
