@@ -30,9 +30,10 @@ def _colour(kind):
         return COLOURS["BMC"]
     if kind in COLOURS:
         return COLOURS[kind]
-    if kind.endswith(" stop") or kind == "stop":
+    words = kind.split()
+    if "stop" in words:
         return COLOURS["stop"]
-    if kind.endswith(" start") or kind == "start":
+    if "start" in words:
         return COLOURS["start"]
     if kind == "fault":
         return COLOURS["fault"]
