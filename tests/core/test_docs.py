@@ -32,3 +32,30 @@ def test_in_process_snippet_holds():
     err = io.StringIO()
     assert service.run(["monitor"], environ=required, stdout=io.StringIO(), stderr=err) == 1
     assert "ocf-exit-reason:required parameter not set: path" in err.getvalue()
+
+
+def test_readme_example_keeps_the_contract():
+    """The 'write your own agent' example in the README passes ocfkit check, and says of
+    itself what the README claims (6 on start without path, 0 on stop, 7 on a probe)."""
+    import pathlib
+    import subprocess
+    import sys
+    import tempfile
+
+    from ocfkit.testing import run_resource_agent
+
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        (source,) = re.findall(r"```python\n(.*?)```", handle.read(), re.S)
+    # pytest's tmp_path is private to root; the checker runs meta-data as nobody.
+    with tempfile.TemporaryDirectory(prefix="ocfkit-readme-") as tmp:
+        os.chmod(tmp, 0o755)
+        agent = pathlib.Path(tmp) / "Marker"
+        agent.write_text(source)
+        agent.chmod(0o755)
+        check = subprocess.run(
+            [sys.executable, "-m", "ocfkit", "check", "-o", f"path={tmp}/state", str(agent)],
+            capture_output=True, text=True, timeout=300)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert run_resource_agent(str(agent), "start", {}).rc == 6
+        assert run_resource_agent(str(agent), "stop", {}).rc == 0
+        assert run_resource_agent(str(agent), "monitor", {}).rc == 7
