@@ -57,11 +57,18 @@ def test_hosts_file_resolves_every_box_including_qnetd():
 
 
 @pytest.mark.parametrize("nodes", [2, 5])
-def test_boot_delay_outlasts_token_and_consensus(nodes):
+@pytest.mark.parametrize("token", [1000, 3000])
+def test_boot_delay_outlasts_token_and_consensus(nodes, token):
     # lab-notes trap 1: a fenced node must not be back before the survivors noticed.
-    lab = Lab("okl", nodes)
-    assert lab.runtime_token_ms == 3000 + 650 * (nodes - 2)
+    lab = Lab("okl", nodes, token_ms=token)
+    assert lab.runtime_token_ms == token + 650 * (nodes - 2)
     assert lifecycle.boot_delay(lab) > lab.runtime_token_ms * 2.2 / 1000
+
+
+@pytest.mark.parametrize("token", [0, 499, 10001, "3000"])
+def test_token_is_bounded(token):
+    with pytest.raises(LabError, match="--token"):
+        Lab("okl", 2, token_ms=token)
 
 
 def rec(start, ok, node=None, end=None):

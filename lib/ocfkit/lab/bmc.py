@@ -19,7 +19,7 @@ import time
 
 from ocfkit.deadline import Deadline
 from ocfkit.lab import netns, power
-from ocfkit.lab.topology import BMC_USER, Lab, LabError
+from ocfkit.lab.topology import BMC_USER, TOKEN_MS, Lab, LabError
 from ocfkit.process import cmdline, spawn_daemon
 
 IPMI_PORT = 623
@@ -39,7 +39,7 @@ def prepare(lab, node, password, boot_delay):
     os.chmod(directory, 0o700)
     hook = f"{directory}/hook.json"
     with open(hook, "w") as handle:
-        json.dump({"lab": lab.name, "nodes": lab.node_count,
+        json.dump({"lab": lab.name, "nodes": lab.node_count, "token_ms": lab.token_ms,
                    "state_root": os.path.dirname(lab.root), "node": node.name,
                    "boot_delay": boot_delay}, handle)
     guid = (node.name.encode().hex() + "0" * 32)[:32]
@@ -138,7 +138,8 @@ def hook(argv):
         return 1
     with open(argv[0]) as handle:
         config = json.load(handle)
-    lab = Lab(config["lab"], config["nodes"], root=config["state_root"])
+    lab = Lab(config["lab"], config["nodes"], root=config["state_root"],
+              token_ms=config.get("token_ms", TOKEN_MS))
     node = lab.node(config["node"])
     verb, item = argv[1], argv[2]
     value = argv[3].strip('"') if len(argv) > 3 else ""

@@ -9,7 +9,7 @@ import time
 from ocfkit.lab import agents as agent_sets
 from ocfkit.lab import lifecycle, power, story
 from ocfkit.lab.progress import Progress
-from ocfkit.lab.topology import DEFAULT_NAME, MAX_NODES, Lab, LabError
+from ocfkit.lab.topology import DEFAULT_NAME, MAX_NODES, TOKEN_MS, Lab, LabError
 
 
 def build_parser():
@@ -25,6 +25,9 @@ def build_parser():
         if nodes:
             cmd.add_argument("--nodes", type=int, default=2, metavar="N",
                              help=f"cluster nodes, 2..{MAX_NODES} (default: %(default)s)")
+            cmd.add_argument("--token", type=int, default=TOKEN_MS, metavar="MS",
+                             help="corosync totem token in ms (default: %(default)s, "
+                                  "corosync's own default)")
             cmd.add_argument("--agents", default="ocfkit",
                              choices=("ocfkit", "reference", "both"),
                              help="ocfkit's agents, the reference agents (IPaddr2, apache, "
@@ -92,7 +95,7 @@ def _reason(exc):
 
 
 def cmd_up(args, progress):
-    lab = Lab(args.name, args.nodes)
+    lab = Lab(args.name, args.nodes, token_ms=args.token)
     if args.agents == "both":
         raise LabError("--agents both is for 'demo'; 'up' runs one set")
     agent_set = agent_sets.agent_set(args.agents)
@@ -100,11 +103,12 @@ def cmd_up(args, progress):
         existing = lifecycle.load(lab.name)
         if existing is not None and existing.state.get("phase") == "up":
             # Idempotent: the same lab again is nothing to do; a different one is an error.
-            wanted = (lab.node_count, agent_set.name)
-            have = (existing.node_count, existing.state.get("agents"))
+            wanted = (lab.node_count, agent_set.name, lab.token_ms)
+            have = (existing.node_count, existing.state.get("agents"), existing.token_ms)
             if wanted != have:
-                raise LabError(f"lab {lab.name} is already up with {have[0]} nodes and "
-                               f"{have[1]} agents: 'ocfkit lab down' first to change that")
+                raise LabError(f"lab {lab.name} is already up with {have[0]} nodes, "
+                               f"{have[1]} agents and token {have[2]} ms: 'ocfkit lab down' "
+                               "first to change that")
             progress.say(f"lab {lab.name} is already up ({have[0]} nodes, {have[1]} "
                          "agents): nothing to do")
             print(enter_hint(existing))

@@ -25,7 +25,7 @@ def corosync_runtime(lab, shell):
 
 
 def run_demo(args, progress):
-    lab = Lab(args.name, args.nodes)
+    lab = Lab(args.name, args.nodes, token_ms=args.token)
     names = ["ocfkit", "reference"] if args.agents == "both" else [args.agents]
     sets = {name: agent_sets.agent_set(name) for name in names}
     selected = drill_module.select(args.drills)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from ocfkit.deadline import Deadline
 from ocfkit.lab import agents, bmc, netns, power
-from ocfkit.lab.topology import STATE_ROOT, Lab, LabError
+from ocfkit.lab.topology import STATE_ROOT, TOKEN_MS, Lab, LabError
 from ocfkit.process import SIGKILL, is_alive
 
 # Executables the lab runs, and the Debian package that ships each.
@@ -88,7 +88,8 @@ def load(name):
     state = _read_state(name)
     if not state:
         return None
-    lab = Lab(name, state["nodes"], root=os.path.dirname(state["root"]))
+    lab = Lab(name, state["nodes"], root=os.path.dirname(state["root"]),
+              token_ms=state.get("token_ms", TOKEN_MS))
     lab.state = state
     return lab
 

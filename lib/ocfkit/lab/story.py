@@ -23,11 +23,18 @@ from ocfkit.lab.topology import LabError
 
 SEED = "/tmp/seed-cib.xml"
 LOAD_THRESHOLD = "1000%"
-# qdevice heartbeat timeout (ms). qnetd only decides an ffsplit tie after dead-peer
-# detection drops the unreachable half's client: 1.2 x this timeout after its last
-# heartbeat (12 s with the default 10000). At 5000 that is over before corosync has
-# formed the new membership (token + consensus = 6.6 s), so the vote is not waited for.
-QDEVICE_TIMEOUT_MS = 5000
+
+
+def qdevice_timeout_ms(token_ms):
+    """qdevice heartbeat timeout (ms) for a given corosync token.
+
+    qnetd only decides an ffsplit tie after dead-peer detection drops the unreachable
+    half's client: 1.2 x this timeout after its last heartbeat (12 s with the default
+    10000). At 5/3 of the token (5000 ms for corosync's default 3000) that is over by the
+    time corosync has formed the new membership (token + consensus = 2.2 x token), so
+    the surviving half does not wait for the vote after the membership is known.
+    """
+    return max(1000, token_ms * 5 // 3)
 
 
 class Shell:
@@ -202,8 +209,9 @@ def configure_services(lab, shell, agents):
     n1 = lab.nodes[0]
     progress = shell.progress
     with progress.step("fencing, quorum device, resources"):
+        timeout_ms = qdevice_timeout_ms(lab.token_ms)
         qdevice = shell.background(n1, ["pcs", "quorum", "device", "add",
-                                        f"timeout={QDEVICE_TIMEOUT_MS}", "model", "net",
+                                        f"timeout={timeout_ms}", "model", "net",
                                         f"host={lab.qnetd.name}", "algorithm=ffsplit"],
                                    timeout=120)
         for node in lab.nodes:

@@ -31,7 +31,9 @@ CLIENT_IP = f"{PUBLIC_NET}.100"
 BMC_USER = "admin"
 # corosync totem token (ms), corosync 3's default made explicit so that drill timings
 # are predictable (lab-notes: figures).
-TOKEN_MS = 3000
+TOKEN_MS = 3000  # corosync 3's default
+# Below ~500 ms a busy 2-core host loses tokens spuriously; above 10 s drills crawl.
+MIN_TOKEN_MS, MAX_TOKEN_MS = 500, 10000
 
 
 class LabError(Exception):
@@ -89,12 +91,15 @@ class Box:
 class Lab:
     """One lab's layout. ``nodes`` is 2..MAX_NODES."""
 
-    def __init__(self, name=DEFAULT_NAME, nodes=2, root=STATE_ROOT):
+    def __init__(self, name=DEFAULT_NAME, nodes=2, root=STATE_ROOT, token_ms=TOKEN_MS):
         if not NAME_RE.match(name or ""):
             raise LabError(f"lab name {name!r} is not valid: 'okl' plus up to 6 lowercase "
                            "letters or digits")
         if not isinstance(nodes, int) or not 2 <= nodes <= MAX_NODES:
             raise LabError(f"--nodes must be between 2 and {MAX_NODES}, not {nodes}")
+        if not isinstance(token_ms, int) or not MIN_TOKEN_MS <= token_ms <= MAX_TOKEN_MS:
+            raise LabError(f"--token must be between {MIN_TOKEN_MS} and {MAX_TOKEN_MS} ms, "
+                           f"not {token_ms}")
         self.name = name
         self.root = f"{root}/{name}"
         self.node_count = nodes
@@ -110,8 +115,8 @@ class Lab:
         self.vip = VIP
         # What the story configures; corosync itself adds token_coefficient (650 ms)
         # per node beyond two: runtime_token_ms is what it then runs with.
-        self.token_ms = TOKEN_MS
-        self.runtime_token_ms = TOKEN_MS + 650 * max(0, nodes - 2)
+        self.token_ms = token_ms
+        self.runtime_token_ms = token_ms + 650 * max(0, nodes - 2)
 
     @property
     def boxes(self):
