@@ -74,13 +74,14 @@ def test_refused_action_gives_the_service_message(domains, multi, status):
 
 def test_a_real_500_when_libvirtd_behind_the_emulator_is_gone(tmp_path):
     libvirtd = Libvirtd(tmp_path / "lv", {"okx-z": True}).start()
-    emulator = Sushy(tmp_path / "sushy", libvirtd.uri).start()
+    emulator = Sushy(tmp_path / "sushy", libvirtd.uri)
     try:
+        emulator.start()
         opts = options(emulator, libvirtd, "okx-z", action="status")
         assert fence(opts).rc == 0
         libvirtd.stop()
         line = one_line(fence(opts))
-    finally:
+    finally:  # also when the emulator fails to start: never leave libvirtd behind
         emulator.stop()
         libvirtd.stop()
     assert "(HTTP 500)" in line and "the BMC failed reading the power state" in line
