@@ -16,8 +16,9 @@ import os
 import sys
 import tempfile
 
+from ocfkit.testing import fence_stdin
+
 from bench.harness import Command, compare, print_table
-from bench.virt import peak_rss_mb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -29,10 +30,6 @@ AGENT = os.path.join(ROOT, "fence", "fence_ocfkit_redfish")
 REFERENCE = "/usr/sbin/fence_redfish"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
        "PCMK_service": "pacemaker-fenced"}
-
-
-def stdin(**options):
-    return "".join(f"{key}={value}\n" for key, value in options.items()).encode()
 
 
 def main():
@@ -62,11 +59,12 @@ def run(runs, libvirtd, emulator):
 
     def ours(label, **options):
         return Command(f"fence_ocfkit_redfish {label}", [AGENT], env=ENV, expect=(0,),
-                       stdin=stdin(**common, ssl_ca_bundle=emulator.ca_file, **options))
+                       stdin=fence_stdin(dict(common, ssl_ca_bundle=emulator.ca_file,
+                                                   **options)))
 
     def ref(label, **options):
         return Command(f"fence_redfish {label}", [REFERENCE], env=ref_env, expect=(0,),
-                       stdin=stdin(**common, **options))
+                       stdin=fence_stdin(dict(common, **options)))
 
     pairs = [
         (ours("status", action="status", systems_uri=system),
@@ -81,15 +79,11 @@ def run(runs, libvirtd, emulator):
         command.before = running
     rows += compare([reboot], runs=max(10, runs // 2))
     running()
-    # Peak RSS under GNU time: the harness's column includes the benchmark's own fork.
-    rss = {ours.label: (peak_rss_mb(ours), peak_rss_mb(ref))
-           for ours, ref in pairs + [reboot]}
-    print("Medians; the machine is shared, so single numbers are noisy. RSS columns: see "
-          "the peak RSS lines below (GNU time).\n")
+    print("Medians; the machine is shared, so single numbers are noisy.\n")
     print_table(rows)
     for row in rows:
         wall = row["ratio"]["wall_ms"]
-        mine, theirs = rss[row["ours"]]
+        mine, theirs = row["ours_stats"]["maxrss_mb"], row["ref_stats"]["maxrss_mb"]
         target = 1.0 if "reboot" in row["ours"] else 0.8
         verdict = "ok" if wall <= target and mine <= theirs else "MISSED"
         print(f"{row['ours']}: wall {wall:.2f}x (target <= {target}x), peak RSS "

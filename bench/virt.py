@@ -14,10 +14,10 @@ fence_xvm; reboot <= 1.0x fence_xvm's, with the state verified.
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
+
+from ocfkit.testing import fence_stdin
 
 from bench.harness import Command, compare, print_table
 
@@ -30,10 +30,6 @@ from fixtures.libvirtd import Libvirtd  # noqa: E402
 AGENT = os.path.join(ROOT, "fence", "fence_ocfkit_virt")
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
        "PCMK_service": "pacemaker-fenced"}
-
-
-def stdin(**options):
-    return "".join(f"{key}={value}\n" for key, value in options.items()).encode()
 
 
 def main():
@@ -58,33 +54,6 @@ def main():
                 daemon.stop()
             namespace.delete()
             libvirtd.stop()
-
-
-def peak_rss_mb(command, runs=7):
-    """Median peak RSS of ``command`` under GNU time (itself ~2 MB).
-
-    The harness's RSS column cannot be used for this: its child is forked from the
-    benchmark process, and the kernel's peak RSS keeps what that fork held before exec.
-    """
-    argv = ["/usr/bin/time", "-f", "%M", *command.argv]
-    if command.netns:
-        argv = ["ip", "netns", "exec", command.netns, *argv]
-    samples = []
-    for _ in range(runs):
-        if command.before:
-            command.before()
-        result = subprocess.run(argv, input=command.stdin, env=command.env,
-                                capture_output=True, check=False)
-        samples.append(int(result.stderr.split()[-1]) / 1024)
-    return statistics.median(samples)
-
-
-def print_rss(pairs):
-    print("\n| operation | ours peak RSS MB | ref peak RSS MB | ratio |\n|---|---|---|---|")
-    for ours, ref in pairs:
-        mine, theirs = peak_rss_mb(ours), peak_rss_mb(ref)
-        print(f"| {ours.label} vs {ref.label} | {mine:.1f} | {theirs:.1f} | "
-              f"{mine / theirs:.2f}× |")
 
 
 def write_fake_ssh(tmp, uri):
@@ -115,10 +84,10 @@ def run(runs, libvirtd, namespace, key, tcp, ssh):
 
     def ours(label, netns=None, **options):
         return Command(f"fence_ocfkit_virt {label}", [AGENT], env=ENV, netns=netns,
-                       stdin=stdin(**options), expect=(0,))
+                       stdin=fence_stdin(options), expect=(0,))
 
     def ref(label, path, netns=None, **options):
-        return Command(label, [path], env=ENV, netns=netns, stdin=stdin(**options),
+        return Command(label, [path], env=ENV, netns=netns, stdin=fence_stdin(options),
                        expect=(0,))
 
     ns = namespace.name
@@ -146,7 +115,6 @@ def run(runs, libvirtd, namespace, key, tcp, ssh):
     running()
     print("Medians; the machine is shared, so single numbers are noisy.\n")
     print_table(rows)
-    print_rss(pairs[:2])
     targets = {"fence_ocfkit_virt libvirt status": 0.2,
                "fence_ocfkit_virt fence_virt multicast status": 5.0,
                "fence_ocfkit_virt fence_virt multicast reboot": 1.0}
