@@ -35,6 +35,11 @@ TITLES = {
     "qnetd": "cut qnetd, then a node: ffsplit quorum",
 }
 
+# After a drill has recovered, the client poller and the VIP watch keep observing for
+# this long before the result is taken: a failure or a second VIP holder that shows up
+# only after recovery must count. A deliberate observation window, not a wait for state.
+SETTLE_S = 1.0
+
 
 def select(spec):
     """Drill names from "all" or a comma-separated list of names or numbers (1-5)."""
@@ -349,7 +354,7 @@ class Drills:
                                show=False).stdout
         result.check("move constraint cleared", "cli-prefer" not in constraints
                      and "cli-ban" not in constraints, "a cli-* constraint is left")
-        time.sleep(1.0)  # observe the settled state for a moment (stray failures)
+        time.sleep(SETTLE_S)
         self.finish(result, dst, dst)
         result.check("no fencing", not result.fence_events,
                      f"{len(result.fence_events)} fence events")
@@ -446,7 +451,7 @@ class Drills:
                      f"fail-count-webserver on {src.name} is {failcount}")
         self.run(src, ["pcs", "resource", "failcount", "show", "webserver"], show_output=True,
                  check=False)
-        time.sleep(1.0)
+        time.sleep(SETTLE_S)
         self.finish(result, src, src)
         result.check("restarted in place", self.vips.holder() == src.name,
                      f"VIP now on {self.vips.holder()}")
