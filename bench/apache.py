@@ -22,7 +22,7 @@ import tempfile
 
 from ocfkit.testing import execd_environment
 
-from bench.harness import Command, compare, measure, print_table, summarize
+from bench.harness import Command, compare, print_table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -55,23 +55,6 @@ def pair(site, label, action, rsctmp, before=None, interval_ms=None, expect=None
     return ours, ref
 
 
-def compare_keeping_samples(ours, ref, runs):
-    """compare() for one pair, keeping the samples: the reference's start is bimodal
-    (~0.1 s when its monitor finds the pid file at once, ~1.1 s when it sleeps first)."""
-    measure(ours)
-    measure(ref)
-    samples_ours, samples_ref = [], []
-    for _ in range(runs):
-        samples_ours.append(measure(ours))
-        samples_ref.append(measure(ref))
-    row = {"ours": ours.label, "ours_stats": summarize(samples_ours), "ours_forks": None,
-           "ref": ref.label, "ref_stats": summarize(samples_ref), "ref_forks": None,
-           "ours_samples": samples_ours, "ref_samples": samples_ref}
-    row["ratio"] = {key: row["ours_stats"][key] / row["ref_stats"][key]
-                    for key in row["ours_stats"]}
-    return row
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per monitor case")
@@ -102,7 +85,9 @@ def main(argv=None):
                        runs=args.runs)
         start_ours, start_ref = pair(site, "start", "start", rsctmp, before=ensure_stopped,
                                      expect=(0,))
-        rows.append(compare_keeping_samples(start_ours, start_ref, args.slow_runs))
+        # Kept samples: the reference's start is bimodal (~0.1 s when its monitor finds
+        # the pid file at once, ~1.1 s when it sleeps first).
+        rows.append(compare([(start_ours, start_ref)], runs=args.slow_runs, warmup=1)[0])
         rows += compare([pair(site, "stop", "stop", rsctmp, before=ensure_running,
                               expect=(0,))],
                         runs=args.slow_runs, warmup=1)

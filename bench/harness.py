@@ -60,15 +60,19 @@ class Sample:
         self.wall, self.cpu, self.maxrss_kb, self.rc = wall, cpu, maxrss_kb, rc
 
 
-def measure(command):
-    """Run once; wall and CPU (seconds), peak RSS (KiB) of the whole process tree."""
+def measure(command, rss=False):
+    """Run once; wall and CPU (seconds) of the whole process tree, and with ``rss`` its
+    peak RSS (KiB).
+
+    Peak RSS needs GNU time around the command (its %M is the command's own peak:
+    wait4's ru_maxrss here would include this process's pre-exec copy), and GNU time
+    adds its own CPU, so timed runs and RSS runs are separate.
+    """
     if command.before:
         command.before()
     rss_file = None
     argv = command.full_argv()
-    if os.path.exists(GNU_TIME):
-        # GNU time is ~2 MB and waits for the command itself, so its %M is the command's
-        # own peak; its CPU (a fraction of a millisecond) is the same on both sides.
+    if rss and os.path.exists(GNU_TIME):
         rss_file = tempfile.NamedTemporaryFile("r", suffix=".rss")
         inner = [GNU_TIME, "-f", "%M", "-o", rss_file.name, *command.argv]
         argv = ["ip", "netns", "exec", command.netns, *inner] if command.netns else inner
@@ -96,13 +100,12 @@ def measure(command):
     rc = os.waitstatus_to_exitcode(status)
     if command.expect is not None and rc not in command.expect:
         raise RuntimeError(f"{command.label}: exit {rc}, expected {command.expect}")
+    maxrss = None
     if rss_file is not None:
         # GNU time exits with the command's status; the file's last word is %M (KiB).
         words = rss_file.read().split()
         rss_file.close()
-        maxrss = int(words[-1]) if words and words[-1].isdigit() else usage.ru_maxrss
-    else:
-        maxrss = usage.ru_maxrss
+        maxrss = int(words[-1]) if words and words[-1].isdigit() else None
     # ip netns exec adds its own small cost to both sides; it is the same for each.
     return Sample(wall, usage.ru_utime + usage.ru_stime, maxrss, rc)
 
@@ -130,32 +133,38 @@ def count_forks(command):
         return count
 
 
-def summarize(samples):
+def summarize(samples, rss_samples):
+    peaks = [s.maxrss_kb for s in rss_samples if s.maxrss_kb is not None]
     return {
         "wall_ms": statistics.median(s.wall for s in samples) * 1000,
         "cpu_ms": statistics.median(s.cpu for s in samples) * 1000,
-        "maxrss_mb": statistics.median(s.maxrss_kb for s in samples) / 1024,
+        "maxrss_mb": statistics.median(peaks) / 1024 if peaks else float("nan"),
     }
 
 
-def compare(pairs, runs=30, warmup=2):
-    """For each (ours, reference) pair: interleaved runs, medians and ratios."""
+def compare(pairs, runs=30, warmup=2, rss_runs=5):
+    """For each (ours, reference) pair: interleaved timed runs, then ``rss_runs`` runs
+    each under GNU time for peak RSS; medians, ratios, and the timed samples themselves
+    (``ours_samples``/``ref_samples``: some references are bimodal)."""
     rows = []
     for ours, ref in pairs:
+        sides = [ours] if ref is None else [ours, ref]
         for _ in range(warmup):
-            measure(ours)
-            if ref is not None:
-                measure(ref)
-        samples_ours, samples_ref = [], []
+            for command in sides:
+                measure(command)
+        timed = {id(command): [] for command in sides}
         for _ in range(runs):
-            samples_ours.append(measure(ours))
-            if ref is not None:
-                samples_ref.append(measure(ref))
-        row = {"ours": ours.label, "ours_stats": summarize(samples_ours),
-               "ours_forks": count_forks(ours)}
+            for command in sides:
+                timed[id(command)].append(measure(command))
+        peaks = {id(command): [measure(command, rss=True) for _ in range(rss_runs)]
+                 for command in sides}
+        stats = {id(command): summarize(timed[id(command)], peaks[id(command)])
+                 for command in sides}
+        row = {"ours": ours.label, "ours_stats": stats[id(ours)],
+               "ours_forks": count_forks(ours), "ours_samples": timed[id(ours)]}
         if ref is not None:
-            row.update(ref=ref.label, ref_stats=summarize(samples_ref),
-                       ref_forks=count_forks(ref))
+            row.update(ref=ref.label, ref_stats=stats[id(ref)], ref_forks=count_forks(ref),
+                       ref_samples=timed[id(ref)])
             row["ratio"] = {key: (row["ours_stats"][key] / row["ref_stats"][key]
                                   if row["ref_stats"][key] else None)
                             for key in row["ours_stats"]}
